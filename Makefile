@@ -1,0 +1,50 @@
+# nsjail-net: build, test, benchmark, demo.
+GO       ?= go
+BIN      ?= bin/nsjail-net
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+PKGS     := ./...
+# System packages the tests, the demo and the benchmark use.
+APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux
+
+.PHONY: all build test unit integration fuzz bench demo deps clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/nsjail-net
+
+# Installs the system packages the tests and demo need (Debian/Ubuntu).
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; \
+	fi
+
+# Unit tests run anywhere; the integration tests in test/ need root and build
+# their own namespaces (they never touch this machine's network).
+test: build
+	$(GO) vet $(PKGS)
+	NSJAIL_NET_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m $(PKGS)
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test)
+
+integration: build
+	NSJAIL_NET_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -v -timeout 20m ./test/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRuleFlag$$' -fuzztime 30s ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePublishFlag$$' -fuzztime 30s ./policy
+
+bench: build
+	NSJAIL_NET_BIN=$(CURDIR)/$(BIN) $(GO) run ./bench -bin $(CURDIR)/$(BIN) -out bench/results.md
+
+demo: deps build
+	./demo/demo.sh $(CURDIR)/$(BIN)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,92 @@
+// Command nsjail-net runs a program with exactly the network it is allowed.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nsjail-net/nsjail-net/sandbox"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	// The hidden init stage is recognised before the CLI parses anything.
+	if sandbox.IsInit() {
+		sandbox.Init() // never returns
+	}
+	os.Exit(runCLI(os.Args))
+}
+
+func runCLI(args []string) int {
+	app := newApp()
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		if ex.err != nil {
+			fmt.Fprintf(os.Stderr, "nsjail-net: %v\n", ex.err)
+		}
+		return ex.code
+	}
+	fmt.Fprintf(os.Stderr, "nsjail-net: %v\n", err)
+	return sandbox.ExitSetup
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "nsjail-net",
+		Usage:   "run a program with exactly the network it is allowed",
+		Version: version,
+		Description: `nsjail-net runs a program in its own network namespace: a veth into a host
+bridge with NAT, a firewall compiled from a TOML profile and its own
+resolv.conf, or no network at all. It needs root (run it with sudo); the
+program itself runs as you, with no capability.
+
+Examples:
+   sudo nsjail-net run --profile web -- curl -sI https://example.com
+   sudo nsjail-net run -- ./untrusted-binary          # offline by default
+   sudo nsjail-net run --profile ./myproject.toml --user alice -- make test
+   nsjail-net profile list`,
+		ErrWriter:            os.Stderr,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		Flags:                globalFlags(),
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageError(c, err)
+		},
+		Commands: []*cli.Command{
+			runCommand(),
+			profileCommand(),
+		},
+	}
+}
+
+func usageError(c *cli.Context, err error) error {
+	name := c.Command.FullName()
+	if name == "" {
+		return &exitError{code: sandbox.ExitSetup, err: fmt.Errorf("%w (see 'nsjail-net --help')", err)}
+	}
+	return &exitError{code: sandbox.ExitSetup, err: fmt.Errorf("%s: %w (see 'nsjail-net %s --help')", name, err, name)}
+}
+
+// exitError carries the process exit code; err, if any, is printed.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nsjail-net/nsjail-net/launch"
+	"github.com/nsjail-net/nsjail-net/policy"
+	"github.com/nsjail-net/nsjail-net/sandbox"
+	"github.com/nsjail-net/nsjail-net/state"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a program in a new sandbox under a profile",
+		ArgsUsage: "[--] PROGRAM [ARG...]",
+		Description: `Runs PROGRAM in its own network namespace, configured by the profile, and
+returns its exit status (128+N when killed by signal N; 125 when the launcher
+or the setup fails, 126 when PROGRAM cannot be executed, 127 when it is not
+found). Nothing is printed on success. Signals sent to the launcher are passed
+on; if the launcher dies, the program dies with it; everything set up for the
+sandbox is removed when it exits.
+
+Examples:
+   sudo nsjail-net run --profile web -- curl -sI https://example.com
+   sudo nsjail-net run -- ./untrusted-binary            # profile "offline"
+   sudo nsjail-net run --profile ./ci.toml --user alice --env CI=1 -- make test
+   sudo nsjail-net run --profile web --allow 'tcp:203.0.113.0/24:8443' -- ./client
+   sudo nsjail-net --log-level debug run --profile open -- true   # step timings`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "profile", Aliases: []string{"p"}, Usage: "profile name or path to a .toml file (default: offline)"},
+			&cli.StringFlag{Name: "name", Usage: "sandbox name (^[a-z0-9][a-z0-9_.-]{0,30}$), unique among live sandboxes"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as this user name or uid (default: the user behind sudo, else you)"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set K=V in the program's environment (repeatable)"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of the program (default: the current one)"},
+			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox (default: the sandbox name)"},
+			&cli.StringSliceFlag{Name: "allow", Usage: "allow egress for this run, before the profile's rules: PROTO:DEST[:PORTS], e.g. tcp:203.0.113.0/24:443 (repeatable)"},
+			&cli.StringSliceFlag{Name: "deny", Usage: "deny egress for this run, before the profile's rules (repeatable)"},
+			&cli.StringSliceFlag{Name: "dns", Usage: "use this resolver instead of the profile's (repeatable)"},
+			&cli.StringSliceFlag{Name: "publish", Usage: "publish a sandbox port on the host: [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp] (repeatable)"},
+		},
+		Action: runAction,
+	}
+}
+
+func runAction(c *cli.Context) error {
+	setupErr := func(err error) error { return &exitError{code: sandbox.ExitSetup, err: err} }
+	g, err := parseGlobals(c)
+	if err != nil {
+		return setupErr(err)
+	}
+	argv := c.Args().Slice()
+	if len(argv) == 0 {
+		return setupErr(errors.New("run: no program given (usage: nsjail-net run [flags] -- PROGRAM [ARG...])"))
+	}
+	if name := c.String("name"); name != "" {
+		if err := state.ValidName(name); err != nil {
+			return setupErr(fmt.Errorf("--name: %w", err))
+		}
+	}
+	prof, err := loadProfile(c, g)
+	if err != nil {
+		return setupErr(err)
+	}
+	user, err := sandbox.LookupUser(c.String("user"))
+	if err != nil {
+		return setupErr(fmt.Errorf("--user: %w", err))
+	}
+	env, err := programEnv(os.Environ(), user, c.String("user") != "" || os.Getenv("SUDO_UID") != "", c.StringSlice("env"))
+	if err != nil {
+		return setupErr(err)
+	}
+	if err := requirePrivileges("run"); err != nil {
+		return setupErr(err)
+	}
+	workdir, explicit := c.String("workdir"), c.IsSet("workdir")
+	if workdir == "" {
+		if workdir, err = os.Getwd(); err != nil {
+			workdir = "/"
+		}
+	}
+	code, err := launch.Run(launch.Spec{
+		StateDir: g.stateDir, Net: g.net, Profile: prof, Name: c.String("name"),
+		Argv: argv, Env: env, User: user, Workdir: workdir, WorkdirExplicit: explicit,
+		Hostname: c.String("hostname"),
+		Stdio:    sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+		Log:      g.log,
+	})
+	if err != nil || code != 0 {
+		return &exitError{code: code, err: err}
+	}
+	return nil
+}
+
+// loadProfile resolves --profile and applies the command-line overrides.
+func loadProfile(c *cli.Context, g *globals) (*policy.Profile, error) {
+	ref := c.String("profile")
+	if ref == "" {
+		ref = "offline"
+	}
+	prof, err := g.finder.Load(ref)
+	if err != nil {
+		return nil, err
+	}
+	var o policy.Overrides
+	for _, s := range c.StringSlice("allow") {
+		r, err := policy.ParseRuleFlag(policy.ActionAllow, s)
+		if err != nil {
+			return nil, fmt.Errorf("--allow: %w", err)
+		}
+		o.Allow = append(o.Allow, r)
+	}
+	for _, s := range c.StringSlice("deny") {
+		r, err := policy.ParseRuleFlag(policy.ActionDeny, s)
+		if err != nil {
+			return nil, fmt.Errorf("--deny: %w", err)
+		}
+		o.Deny = append(o.Deny, r)
+	}
+	for _, s := range c.StringSlice("dns") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("--dns %q: not an IP address", s)
+		}
+		o.DNS = append(o.DNS, a)
+	}
+	for _, s := range c.StringSlice("publish") {
+		p, err := policy.ParsePublishFlag(s)
+		if err != nil {
+			return nil, fmt.Errorf("--publish: %w", err)
+		}
+		o.Publish = append(o.Publish, p)
+	}
+	if err := prof.ApplyOverrides(o); err != nil {
+		return nil, err
+	}
+	return prof, nil
+}
+
+// programEnv is the program's environment: the caller's, with HOME, USER and
+// LOGNAME of the target user when it differs from us, then --env.
+func programEnv(base []string, u *sandbox.User, switched bool, extra []string) ([]string, error) {
+	env := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := env[k]; !ok {
+			order = append(order, k)
+		}
+		env[k] = v
+	}
+	for _, kv := range base {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.HasPrefix(k, "NSJAIL_NET_") {
+			continue
+		}
+		set(k, v)
+	}
+	if switched {
+		set("HOME", u.Home)
+		set("USER", u.Name)
+		set("LOGNAME", u.Name)
+	}
+	for _, kv := range extra {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--env %q: want KEY=VALUE", kv)
+		}
+		if strings.ContainsAny(kv, "\x00") {
+			return nil, fmt.Errorf("--env %q: contains a NUL byte", kv)
+		}
+		set(k, v)
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+env[k])
+	}
+	return out, nil
+}

@@ -1,0 +1,291 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/nsjail-net/nsjail-net/dns"
+	"github.com/nsjail-net/nsjail-net/nat"
+	"github.com/nsjail-net/nsjail-net/policy"
+	"github.com/nsjail-net/nsjail-net/sandbox"
+	"github.com/nsjail-net/nsjail-net/state"
+)
+
+// Spec is one sandboxed run, fully resolved and validated by the caller.
+type Spec struct {
+	StateDir string
+	Net      Network
+	Profile  *policy.Profile
+	Name     string // optional; unique among live sandboxes
+	Argv     []string
+	Env      []string
+	User     *sandbox.User
+	Workdir  string
+	// WorkdirExplicit: --workdir was given, so failing to enter it is an
+	// error rather than a fall back to the user's home, then /.
+	WorkdirExplicit bool
+	Hostname        string
+	Stdio           sandbox.Stdio
+	Log             *slog.Logger
+}
+
+// Run starts the sandbox, supervises the program and tears everything down.
+// It returns the program's exit status, or an error and the launcher's exit
+// code (125 setup, 126 not executable, 127 not found).
+func Run(spec Spec) (code int, retErr error) {
+	// The parent-death signal of the init stage is tied to the thread that
+	// forks it: keep this goroutine on one thread until the program is
+	// reaped (moby reexec, gVisor StartInNS).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sigs := sandbox.CatchSignals()
+
+	log := spec.Log
+	st := newSteps(log)
+	undo := &undoStack{log: log}
+	defer func() {
+		if err := undo.run(); err != nil {
+			log.Warn("clean-up incomplete; `nsjail-net gc` retries", "err", err)
+			if retErr != nil {
+				retErr = errors.Join(retErr, err)
+			}
+		}
+		st.done("teardown")
+	}()
+	p := spec.Profile
+	bridged := p.Network.Mode == policy.ModeBridge
+
+	// 1. State directory, identity.
+	dir, err := state.Open(spec.StateDir)
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	owner, err := state.Self()
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	id := state.NewID()
+	name := spec.Name
+	if name == "" {
+		name = "nsj-" + id
+	}
+	hostname := spec.Hostname
+	if hostname == "" {
+		hostname = name
+	}
+	st.done("state")
+
+	// 2. The name, unique among live sandboxes.
+	if spec.Name != "" {
+		if err := dir.ClaimName(spec.Name, id, owner); err != nil {
+			return sandbox.ExitSetup, err
+		}
+		undo.push("release name", func() error { return dir.ReleaseName(spec.Name, id) })
+	}
+
+	// 3. Address lease and the shared base (bridge, forwarding, chains).
+	var (
+		addrs    nat.SandboxAddrs
+		hostH    *netlink.Handle
+		bridge   netlink.Link
+		dnsConf  dns.Config
+		compiled *policy.Ruleset
+	)
+	if bridged {
+		ip, err := dir.Allocate(spec.Net.Pool(), id, owner)
+		if err != nil {
+			return sandbox.ExitSetup, err
+		}
+		undo.push("release lease", func() error { return dir.Release(ip, id) })
+		addrs = nat.SandboxAddrs{Addr: netip.PrefixFrom(ip, spec.Net.Subnet.Bits()), Gateway: spec.Net.Gateway()}
+		if p.Network.IPv6 {
+			addrs.Addr6 = netip.PrefixFrom(spec.Net.Addr6For(ip), spec.Net.Subnet6.Bits())
+			addrs.Gateway6 = spec.Net.Gateway6()
+		}
+		st.done("lease")
+		if hostH, err = netlink.NewHandle(); err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("netlink: %w", err)
+		}
+		defer hostH.Close()
+		if bridge, err = ensureBase(dir, hostH, spec.Net, p.Network.IPv6); err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("shared network base: %w", err)
+		}
+		st.done("shared base")
+	}
+
+	// 4. Name resolution and the firewall, compiled for this sandbox.
+	dnsConf = resolvConfFor(p, bridged, log)
+	if bridged {
+		env := policy.Env{SandboxID: id, Subnet: spec.Net.Subnet, Gateway: spec.Net.Gateway(), DNS: dnsConf.Servers}
+		if p.Network.IPv6 {
+			env.Subnet6, env.Gateway6 = spec.Net.Subnet6, spec.Net.Gateway6()
+		}
+		if compiled, err = policy.Compile(p, env); err != nil {
+			return sandbox.ExitSetup, err
+		}
+	}
+	sbDir := dir.SandboxDir(id)
+	if err := os.MkdirAll(sbDir, 0o755); err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("sandbox dir: %w", err)
+	}
+	undo.push("remove sandbox files", func() error { return os.RemoveAll(sbDir) })
+	resolvPath, hostsPath := filepath.Join(sbDir, "resolv.conf"), filepath.Join(sbDir, "hosts")
+	if err := os.WriteFile(resolvPath, dns.Render(dnsConf), 0o644); err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", resolvPath, err)
+	}
+	if err := os.WriteFile(hostsPath, dns.Hosts(hostname, addrs.Addr.Addr()), 0o644); err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", hostsPath, err)
+	}
+	st.done("compile")
+
+	// 5. The init stage, in its new namespaces.
+	cfg := &sandbox.ChildConfig{
+		Argv: spec.Argv, Env: spec.Env,
+		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
+		FallbackWorkdirs: []string{spec.User.Home, "/"},
+		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
+		Hostname: hostname, ResolvConf: resolvPath, Hosts: hostsPath,
+		IPv6: p.Network.IPv6 && bridged,
+	}
+	if compiled != nil {
+		cfg.Rules4, cfg.Rules6 = compiled.IPv4, compiled.IPv6
+		if cfg.IptablesRestore, err = nat.RestoreBinary(false); err != nil {
+			return sandbox.ExitSetup, err
+		}
+		if cfg.Rules6 != "" {
+			if cfg.Ip6tablesRestore, err = nat.RestoreBinary(true); err != nil {
+				return sandbox.ExitSetup, err
+			}
+		}
+	}
+	child, err := sandbox.Start(cfg, spec.Stdio)
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	childRunning := true
+	undo.push("stop init stage", func() error {
+		if childRunning {
+			child.Kill()
+		}
+		return nil
+	})
+	st.done("start init stage")
+
+	// 6. The record gc and list rely on, written before any host change
+	//    that outlives the sandbox's namespace.
+	var hostRules []nat.Rule
+	if bridged {
+		for _, r := range policy.HostRules(p, policy.SandboxAddrs{ID: id, IP: addrs.Addr.Addr(), IP6: addrs.Addr6.Addr(), Bridge: spec.Net.Bridge}) {
+			hostRules = append(hostRules, nat.Rule{Table: r.Table, Chain: r.Chain, Args: r.Args, IPv6: r.IPv6})
+		}
+	}
+	rec := &state.Sandbox{
+		ID: id, Name: name, Owner: owner, Pid: child.Pid,
+		Profile: p.Name, ProfileOrigin: p.Origin,
+		Created: time.Now().UTC(), Command: spec.Argv, Stage: "starting",
+	}
+	if pidOwner, err := state.OwnerOf(child.Pid); err == nil {
+		rec.PidStart = pidOwner.StartTime
+	}
+	if bridged {
+		rec.IP, rec.HostVeth, rec.Bridge = addrs.Addr.Addr().String(), nat.VethName(id), spec.Net.Bridge
+		if addrs.Addr6.IsValid() {
+			rec.IP6 = addrs.Addr6.Addr().String()
+		}
+		rec.HostRules = encodeRules(hostRules)
+	}
+	if err := dir.WriteSandbox(rec); err != nil {
+		return sandbox.ExitSetup, err
+	}
+	undo.push("remove state record", func() error { return dir.RemoveSandbox(id) })
+	st.done("state record")
+
+	// 7. Wire the network into the child's namespace from outside.
+	if bridged {
+		nsH, err := netns.GetFromPid(child.Pid)
+		if err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("opening the sandbox's network namespace: %w", err)
+		}
+		defer nsH.Close()
+		if _, err := nat.AddVeth(hostH, bridge, id, nsH); err != nil {
+			return sandbox.ExitSetup, err
+		}
+		undo.push("delete veth", func() error { return nat.DeleteVeth(hostH, id) })
+		st.done("veth")
+		if err := child.WaitReady(); err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("setting up the sandbox: %w", err)
+		}
+		st.done("init stage ready")
+		sbH, err := netlink.NewHandleAt(nsH)
+		if err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("netlink in the sandbox's namespace: %w", err)
+		}
+		err = nat.ConfigureSandboxLink(sbH, addrs)
+		sbH.Close()
+		if err != nil {
+			return sandbox.ExitSetup, err
+		}
+		if err := nat.AddRules(hostRules); err != nil {
+			return sandbox.ExitSetup, err
+		}
+		undo.push("delete host rules", func() error { return nat.DeleteRules(hostRules) })
+		st.done("addresses and routes")
+	} else {
+		if err := child.WaitReady(); err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("setting up the sandbox: %w", err)
+		}
+		st.done("init stage ready")
+	}
+
+	// 8. Privilege drop and exec.
+	if err := child.Continue(); err != nil {
+		childRunning = false
+		child.Kill()
+		return sandbox.ExitCodeFor(err), err
+	}
+	st.done("exec")
+
+	// 9. Supervise until the program exits.
+	code = child.Wait(sigs)
+	childRunning = false
+	log.Debug("program exited", "status", code, "ran", time.Since(st.last).Round(time.Microsecond))
+	st.last = time.Now()
+	return code, nil
+}
+
+// resolvConfFor picks the sandbox's resolvers: the profile's, else the
+// host's (loopback stubs skipped). Offline sandboxes get none, so lookups
+// fail at once instead of timing out.
+func resolvConfFor(p *policy.Profile, bridged bool, log *slog.Logger) dns.Config {
+	c := dns.Config{Search: p.DNS.Search, Options: p.DNS.Options}
+	if !bridged {
+		return c
+	}
+	host, err := dns.HostConfig()
+	if err != nil {
+		log.Warn("reading the host's resolvers", "err", err)
+	}
+	c.Servers = p.DNS.Servers
+	if len(c.Servers) == 0 {
+		c.Servers = host.Servers
+		if len(c.Servers) == 0 {
+			log.Warn("no resolver for the sandbox: the host has none outside loopback; set [dns] servers in the profile")
+		}
+	}
+	if len(c.Search) == 0 {
+		c.Search = host.Search
+	}
+	if len(c.Options) == 0 {
+		c.Options = host.Options
+	}
+	return c
+}

@@ -1,0 +1,372 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Chains compiled into the sandbox's own network namespace.
+const (
+	// ChainEgress holds DNS and the guards; OUTPUT jumps to it for every
+	// packet that is not loopback or a reply.
+	ChainEgress = "NSJNET-EGRESS"
+	// ChainRules holds the profile's rules and its default.
+	ChainRules = "NSJNET-RULES"
+)
+
+// NFLOG settings used when firewall.log_blocked is on.
+const (
+	NFLogGroup = 6763
+	nflogLimit = "10/sec"
+)
+
+// Env is what Compile needs to know about the sandbox's network.
+type Env struct {
+	SandboxID string
+	Subnet    netip.Prefix // the bridge subnet, e.g. 10.213.0.0/16
+	Gateway   netip.Addr   // the host's address on it, e.g. 10.213.0.1
+	Subnet6   netip.Prefix // valid only when the profile has IPv6 on
+	Gateway6  netip.Addr
+	// DNS are the resolvers the sandbox may query on port 53, udp and
+	// tcp; always allowed, before the guards.
+	DNS []netip.Addr
+}
+
+// Ruleset is complete iptables-restore input (filter table only) for the
+// sandbox's fresh network namespace. IPv6 is "" when the profile has IPv6
+// off.
+type Ruleset struct{ IPv4, IPv6 string }
+
+var sandboxIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Compile turns an effective profile into the egress firewall of the
+// sandbox's own network namespace. The program inside has no capability
+// there, so it cannot change the rules, and they die with the namespace.
+//
+// Order (IPv4 and IPv6 alike): loopback; replies (established/related);
+// IPv6 neighbour discovery; DNS to env.DNS; the guards host, sandboxes,
+// private (each either rejects, or, when turned off, sends its traffic
+// straight to the rules so that a later guard does not catch it); the
+// rules, first match wins; the default.
+func Compile(p *Profile, env Env) (*Ruleset, error) {
+	if !sandboxIDRE.MatchString(env.SandboxID) {
+		return nil, fmt.Errorf("compiling profile %q: bad sandbox id %q", p.Name, env.SandboxID)
+	}
+	if p.Network.Mode == ModeLoopback {
+		rs := &Ruleset{IPv4: loopbackRules()}
+		if p.Network.IPv6 {
+			rs.IPv6 = rs.IPv4
+		}
+		return rs, nil
+	}
+	if p.Network.Mode != ModeBridge {
+		return nil, fmt.Errorf("compiling profile %q: unknown network mode %q", p.Name, p.Network.Mode)
+	}
+	if err := checkCompilable(p); err != nil {
+		return nil, fmt.Errorf("compiling profile %q: %w", p.Name, err)
+	}
+	v4, err := newFamily(false, env.Subnet, env.Gateway)
+	if err != nil {
+		return nil, fmt.Errorf("compiling profile %q: %w", p.Name, err)
+	}
+	rs := &Ruleset{IPv4: compileFamily(p, env, v4)}
+	if p.Network.IPv6 {
+		v6, err := newFamily(true, env.Subnet6, env.Gateway6)
+		if err != nil {
+			return nil, fmt.Errorf("compiling profile %q: %w", p.Name, err)
+		}
+		rs.IPv6 = compileFamily(p, env, v6)
+	}
+	return rs, nil
+}
+
+// checkCompilable re-checks rules that may not come from a validated
+// file (overrides built by hand).
+func checkCompilable(p *Profile) error {
+	switch p.Firewall.Default {
+	case ActionAllow, ActionDeny:
+	default:
+		return fmt.Errorf("bad firewall.default %q", p.Firewall.Default)
+	}
+	for i, r := range p.Firewall.Rules {
+		where := fmt.Sprintf("rule %d", i+1)
+		switch {
+		case r.Action != ActionAllow && r.Action != ActionDeny:
+			return fmt.Errorf("%s: bad action %q", where, r.Action)
+		case r.Proto != ProtoTCP && r.Proto != ProtoUDP && r.Proto != ProtoICMP && r.Proto != ProtoAny:
+			return fmt.Errorf("%s: bad proto %q", where, r.Proto)
+		case len(r.Ports) > 0 && r.Proto != ProtoTCP && r.Proto != ProtoUDP:
+			return fmt.Errorf("%s: ports with proto %q", where, r.Proto)
+		}
+		for _, pr := range r.Ports {
+			if pr.Lo == 0 || pr.Lo > pr.Hi {
+				return fmt.Errorf("%s: bad port range %d-%d", where, pr.Lo, pr.Hi)
+			}
+		}
+		for _, n := range r.ToNets {
+			if !n.IsValid() {
+				return fmt.Errorf("%s: invalid destination", where)
+			}
+		}
+		if e := checkComment(r.Comment); e != nil {
+			return fmt.Errorf("%s: %s", where, e)
+		}
+	}
+	return nil
+}
+
+func loopbackRules() string {
+	return strings.Join([]string{
+		"*filter",
+		":INPUT ACCEPT [0:0]",
+		":FORWARD DROP [0:0]",
+		":OUTPUT ACCEPT [0:0]",
+		"-A OUTPUT -o lo -j ACCEPT",
+		`-A OUTPUT -m comment --comment "mode: loopback" -j DROP`,
+		"COMMIT",
+		"",
+	}, "\n")
+}
+
+// family holds what differs between IPv4 and IPv6.
+type family struct {
+	v6      bool
+	icmp    string // protocol name of ICMP
+	unreach string // --reject-with for everything but TCP
+	subnet  netip.Prefix
+	gateway netip.Addr
+	private []netip.Prefix
+}
+
+func newFamily(v6 bool, subnet netip.Prefix, gw netip.Addr) (family, error) {
+	name := "IPv4"
+	f := family{v6: v6, icmp: "icmp", unreach: "icmp-port-unreachable", subnet: subnet.Masked(), gateway: gw}
+	f.private = prefixes("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+	if v6 {
+		name = "IPv6"
+		f.icmp, f.unreach = "ipv6-icmp", "icmp6-port-unreachable"
+		f.private = prefixes("fc00::/7", "fe80::/10")
+	}
+	switch {
+	case !subnet.IsValid() || subnet.Addr().Is6() != v6 || subnet.Addr().Is4In6():
+		return f, fmt.Errorf("no %s sandbox subnet (got %v)", name, subnet)
+	case !gw.IsValid() || gw.Is6() != v6 || !subnet.Contains(gw):
+		return f, fmt.Errorf("%s gateway %v not in subnet %v", name, gw, subnet)
+	}
+	return f, nil
+}
+
+func prefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+func (f family) match(a netip.Addr) bool { return a.IsValid() && a.Unmap().Is6() == f.v6 }
+
+// writer accumulates iptables-restore lines.
+type writer struct {
+	b   strings.Builder
+	f   family
+	log string // NFLOG prefix start ("nsjail-net <id>"), "" when off
+}
+
+func (w *writer) add(chain string, args ...string) {
+	w.b.WriteString("-A " + chain)
+	for _, a := range args {
+		if a != "" {
+			w.b.WriteString(" " + a)
+		}
+	}
+	w.b.WriteString("\n")
+}
+
+func comment(c string) string { return `-m comment --comment "` + c + `"` }
+
+// accept appends an ACCEPT for match.
+func (w *writer) accept(chain, match, c string) {
+	w.add(chain, match, comment(c), "-j ACCEPT")
+}
+
+// reject appends the rejection of match for proto: a TCP reset for TCP,
+// ICMP port unreachable for the rest (both for ProtoAny), preceded by a
+// rate-limited NFLOG when logging is on. dest and ports are match parts
+// without the protocol.
+func (w *writer) reject(chain, dest string, proto Proto, ports, c string) {
+	if w.log != "" {
+		prefix := truncate(w.log+" "+c, 63)
+		w.add(chain, dest, w.proto(proto), ports, comment(c), "-m limit --limit "+nflogLimit,
+			fmt.Sprintf(`-j NFLOG --nflog-group %d --nflog-prefix "%s"`, NFLogGroup, prefix))
+	}
+	if proto == ProtoTCP || proto == ProtoAny {
+		w.add(chain, dest, "-p tcp", ports, comment(c), "-j REJECT --reject-with tcp-reset")
+	}
+	if proto != ProtoTCP {
+		w.add(chain, dest, w.proto(proto), ports, comment(c), "-j REJECT --reject-with "+w.f.unreach)
+	}
+}
+
+// proto renders the -p match ("" for any).
+func (w *writer) proto(p Proto) string {
+	switch p {
+	case ProtoTCP, ProtoUDP:
+		return "-p " + string(p)
+	case ProtoICMP:
+		return "-p " + w.f.icmp
+	}
+	return ""
+}
+
+func dst(p netip.Prefix) string { return "-d " + p.String() }
+
+func hostPrefix(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
+
+func compileFamily(p *Profile, env Env, f family) string {
+	w := &writer{f: f}
+	if p.Firewall.LogBlocked {
+		w.log = "nsjail-net " + env.SandboxID
+	}
+	w.b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
+	w.b.WriteString(":" + ChainEgress + " - [0:0]\n:" + ChainRules + " - [0:0]\n")
+	w.add("OUTPUT", "-o lo -j ACCEPT")
+	w.add("OUTPUT", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+	if f.v6 {
+		w.ndp()
+	}
+	w.add("OUTPUT", "-j "+ChainEgress)
+
+	for _, a := range env.DNS {
+		if f.match(a) {
+			d := dst(hostPrefix(a.Unmap()))
+			w.accept(ChainEgress, d+" -p udp -m udp --dport 53", "dns")
+			w.accept(ChainEgress, d+" -p tcp -m tcp --dport 53", "dns")
+		}
+	}
+	w.guards(p.Firewall)
+	w.add(ChainEgress, "-j "+ChainRules)
+
+	for i, r := range p.Firewall.Rules {
+		c := r.Comment
+		if c == "" {
+			c = "rule " + strconv.Itoa(i+1)
+		}
+		w.rule(r, c)
+	}
+	if p.Firewall.Default == ActionAllow {
+		w.accept(ChainRules, "", "default")
+	} else {
+		w.reject(ChainRules, "", ProtoAny, "", "default")
+	}
+	w.b.WriteString("COMMIT\n")
+	return w.b.String()
+}
+
+// ndp lets IPv6 neighbour and router discovery out, to link-scope
+// multicast, link-local addresses and the sandbox subnet only: without it
+// IPv6 does not work at all.
+func (w *writer) ndp() {
+	icmp := "-p ipv6-icmp -m icmp6 --icmpv6-type "
+	for _, d := range []string{"ff02::/16", "fe80::/10", w.f.subnet.String()} {
+		w.accept("OUTPUT", "-d "+d+" "+icmp+"neighbour-solicitation", "ndp")
+		w.accept("OUTPUT", "-d "+d+" "+icmp+"neighbour-advertisement", "ndp")
+	}
+	w.accept("OUTPUT", "-d ff02::/16 "+icmp+"router-solicitation", "ndp")
+	w.accept("OUTPUT", "-d ff02::/16 "+icmp+"143", "ndp: mldv2 report")
+}
+
+// guards writes the host, sandboxes and private guards. A guard that is
+// turned off sends its addresses straight to the rules ("-g"), so that a
+// later, wider guard (private covers the usual 10.213.0.0/16) does not
+// block what the profile opened.
+func (w *writer) guards(fw Firewall) {
+	gw := dst(hostPrefix(w.f.gateway))
+	if fw.AllowHost {
+		w.add(ChainEgress, gw, comment("guard off: host"), "-g "+ChainRules)
+	} else {
+		w.reject(ChainEgress, gw, ProtoAny, "", "guard: host")
+	}
+	sb := dst(w.f.subnet)
+	if fw.AllowSandboxes {
+		w.add(ChainEgress, sb, comment("guard off: sandboxes"), "-g "+ChainRules)
+	} else {
+		w.reject(ChainEgress, sb, ProtoAny, "", "guard: sandboxes")
+	}
+	if !fw.AllowPrivate {
+		for _, p := range w.f.private {
+			w.reject(ChainEgress, dst(p), ProtoAny, "", "guard: private")
+		}
+	}
+}
+
+// rule writes one profile rule: one line (or reject pair) per destination
+// of this family and per multiport chunk of its ports.
+func (w *writer) rule(r Rule, c string) {
+	var dests []string
+	switch {
+	case len(r.ToNets) == 0 && len(r.ToNames) == 0:
+		dests = []string{""}
+	default:
+		for _, n := range r.ToNets {
+			if n.Addr().Is6() == w.f.v6 {
+				dests = append(dests, dst(n))
+			}
+		}
+	}
+	for _, d := range dests {
+		for _, ports := range portMatches(r.Proto, r.Ports) {
+			if r.Action == ActionAllow {
+				w.add(ChainRules, d, w.proto(r.Proto), ports, comment(c), "-j ACCEPT")
+			} else {
+				w.reject(ChainRules, d, r.Proto, ports, c)
+			}
+		}
+	}
+}
+
+// maxMultiport is the number of ports the multiport match takes; a range
+// counts as two.
+const maxMultiport = 15
+
+// portMatches renders the port matches of a rule: [""] without ports,
+// else one match per chunk of at most 15 multiport slots.
+func portMatches(proto Proto, ports []PortRange) []string {
+	if len(ports) == 0 {
+		return []string{""}
+	}
+	one := func(pr PortRange) string {
+		if pr.Lo == pr.Hi {
+			return strconv.Itoa(int(pr.Lo))
+		}
+		return fmt.Sprintf("%d:%d", pr.Lo, pr.Hi)
+	}
+	if len(ports) == 1 {
+		return []string{fmt.Sprintf("-m %s --dport %s", proto, one(ports[0]))}
+	}
+	var out []string
+	var chunk []string
+	slots := 0
+	flush := func() {
+		if len(chunk) > 0 {
+			out = append(out, "-m multiport --dports "+strings.Join(chunk, ","))
+		}
+		chunk, slots = nil, 0
+	}
+	for _, pr := range ports {
+		n := 1
+		if pr.Lo != pr.Hi {
+			n = 2
+		}
+		if slots+n > maxMultiport {
+			flush()
+		}
+		chunk = append(chunk, one(pr))
+		slots += n
+	}
+	flush()
+	return out
+}

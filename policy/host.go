@@ -1,0 +1,108 @@
+package policy
+
+import (
+	"net/netip"
+	"strconv"
+)
+
+// Host-side chains. They are created and jumped to by the launcher's
+// shared base (package nat); HostRules only fills them.
+const (
+	ChainInput       = "NSJNET-INPUT"       // filter INPUT
+	ChainHostAllow   = "NSJNET-HOSTALLOW"   // filter, from NSJNET-INPUT: sandboxes that may reach the host
+	ChainForward     = "NSJNET-FORWARD"     // filter FORWARD
+	ChainPostrouting = "NSJNET-POSTROUTING" // nat POSTROUTING
+	ChainDNAT        = "NSJNET-DNAT"        // nat PREROUTING and OUTPUT
+)
+
+// HostRule is one rule in the host's namespace, in go-iptables form:
+// Args are passed to Append/Insert/Delete/Exists as they are (no shell
+// quoting).
+type HostRule struct {
+	Table, Chain string
+	Args         []string
+	IPv6         bool // ip6tables rather than iptables
+}
+
+// SandboxAddrs are the sandbox's addresses as HostRules needs them.
+type SandboxAddrs struct {
+	ID     string
+	IP     netip.Addr // IPv4 address of the sandbox's eth0
+	IP6    netip.Addr // IPv6 address, when the profile has IPv6 on
+	Bridge string     // the host bridge, e.g. nsjnet0
+}
+
+// OwnerTag is the comment every per-sandbox host rule carries, so that
+// teardown and crash clean-up find exactly the rules of one sandbox.
+func OwnerTag(id string) string { return "nsjail-net:" + id }
+
+// HostRules returns the host-side rules a sandbox needs: the same list is
+// used to add them and to delete them. Only firewall.allow_host and
+// publish need any:
+//
+//   - allow_host: filter/NSJNET-HOSTALLOW accepts from the sandbox (v4,
+//     and v6 when on);
+//   - each publish entry: nat/NSJNET-DNAT to the sandbox port;
+//     filter/NSJNET-FORWARD accepts the DNATed connections towards the
+//     bridge; nat/NSJNET-POSTROUTING masquerades connections from the
+//     host's loopback, so that 127.0.0.1:HOST_PORT works from the host
+//     itself (that also needs net.ipv4.conf.BRIDGE.route_localnet = 1).
+func HostRules(p *Profile, sb SandboxAddrs) []HostRule {
+	tag := []string{"-m", "comment", "--comment", OwnerTag(sb.ID)}
+	var out []HostRule
+	if p.Network.Mode != ModeBridge {
+		return nil
+	}
+	if p.Firewall.AllowHost {
+		if sb.IP.IsValid() {
+			out = append(out, HostRule{Table: "filter", Chain: ChainHostAllow,
+				Args: concat([]string{"-s", hostPrefix(sb.IP).String()}, tag, []string{"-j", "ACCEPT"})})
+		}
+		if p.Network.IPv6 && sb.IP6.IsValid() {
+			out = append(out, HostRule{Table: "filter", Chain: ChainHostAllow, IPv6: true,
+				Args: concat([]string{"-s", hostPrefix(sb.IP6).String()}, tag, []string{"-j", "ACCEPT"})})
+		}
+	}
+	if !sb.IP.IsValid() {
+		return out
+	}
+	ip := hostPrefix(sb.IP).String()
+	for _, pub := range p.Publish {
+		proto := string(pub.Proto)
+		hp, sp := strconv.Itoa(int(pub.HostPort)), strconv.Itoa(int(pub.SandboxPort))
+		var dest []string
+		if !pub.HostIP.IsUnspecified() {
+			dest = []string{"-d", hostPrefix(pub.HostIP).String()}
+		}
+		out = append(out,
+			HostRule{Table: "nat", Chain: ChainDNAT, Args: concat(dest,
+				[]string{"-p", proto, "-m", proto, "--dport", hp}, tag,
+				[]string{"-j", "DNAT", "--to-destination", sb.IP.String() + ":" + sp})},
+			HostRule{Table: "filter", Chain: ChainForward, Args: concat(
+				[]string{"-d", ip}, outIf(sb.Bridge), []string{"-p", proto, "-m", proto, "--dport", sp,
+					"-m", "conntrack", "--ctstate", "DNAT"}, tag, []string{"-j", "ACCEPT"})},
+		)
+		if pub.HostIP.IsUnspecified() || pub.HostIP.IsLoopback() {
+			out = append(out, HostRule{Table: "nat", Chain: ChainPostrouting, Args: concat(
+				[]string{"-s", "127.0.0.0/8", "-d", ip, "-p", proto, "-m", proto, "--dport", sp}, tag,
+				[]string{"-j", "MASQUERADE"})})
+		}
+	}
+	return out
+}
+
+// outIf is the "-o" match for the bridge, none when unknown.
+func outIf(bridge string) []string {
+	if bridge == "" {
+		return nil
+	}
+	return []string{"-o", bridge}
+}
+
+func concat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}

@@ -1,0 +1,97 @@
+package sandbox
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// IsInit reports whether this process is the re-executed init stage.
+func IsInit() bool { return len(os.Args) > 0 && os.Args[0] == InitArg }
+
+// stepError names the step of the checklist that failed.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func step(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &stepError{step: name, err: err}
+}
+
+// Init is the init stage. It never returns: it execs the program or exits
+// after reporting the failure to the parent.
+func Init() {
+	// Every credential change below (bounding set, securebits, capset,
+	// no_new_privs, pdeathsig) is per thread: keep this goroutine on one
+	// thread so that the thread that calls execve carries them all.
+	runtime.LockOSThread()
+
+	sock := os.NewFile(syncFd, "sync")
+	// The socket must not reach the program; close-on-exec also makes EOF
+	// the parent's signal that exec succeeded.
+	unix.CloseOnExec(syncFd)
+
+	r := bufio.NewReader(sock)
+	var m message
+	if err := readMsg(r, &m); err != nil || m.Type != msgConfig || m.Config == nil {
+		fail(sock, step("read config", errors.Join(err, fmt.Errorf("unexpected message %q", m.Type))))
+	}
+	cfg := m.Config
+
+	if err := setupNamespaces(cfg); err != nil {
+		fail(sock, err)
+	}
+	if _, err := sock.Write(encodeMsg(message{Type: msgReady})); err != nil {
+		os.Exit(125)
+	}
+	if err := readMsg(r, &m); err != nil || m.Type != msgContinue {
+		// The parent went away or gave up: nothing to report to.
+		os.Exit(125)
+	}
+	path, err := finalizeAndFind(cfg)
+	if err != nil {
+		fail(sock, err)
+	}
+	// Exec. On success the sync socket closes (CLOEXEC) and the parent reads EOF.
+	err = unix.Exec(path, cfg.Argv, cfg.Env)
+	fail(sock, step("exec", fmt.Errorf("%s: %w", cfg.Argv[0], err)))
+}
+
+func readMsg(r *bufio.Reader, m *message) error {
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return err
+	}
+	*m = message{}
+	return json.Unmarshal(line, m)
+}
+
+// fail reports err to the parent and exits. The exit code only matters when
+// the parent cannot read the report.
+func fail(sock *os.File, err error) {
+	m := message{Type: msgError, Msg: err.Error()}
+	var se *stepError
+	if errors.As(err, &se) {
+		m.Step = se.step
+		m.Msg = se.err.Error()
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		m.Errno = int(errno)
+	}
+	_, _ = sock.Write(encodeMsg(m))
+	os.Exit(125)
+}

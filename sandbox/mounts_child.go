@@ -1,0 +1,31 @@
+package sandbox
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// bindFileRO mounts a read-only bind of src over dst.
+//
+// It uses the new mount API so that dst is not followed when it is a
+// symlink: /etc/resolv.conf is often a symlink into /run (systemd-resolved,
+// NetworkManager), sometimes a dangling one. Mounting over the link itself
+// means every path through /etc/resolv.conf reaches our file, while the
+// host's target file is never touched, not even in our mount namespace.
+func bindFileRO(src, dst string) error {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("open_tree %s: %w", src, err)
+	}
+	defer unix.Close(fd)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return fmt.Errorf("mount_setattr %s read-only: %w", src, err)
+	}
+	// No MOVE_MOUNT_T_SYMLINKS: a symlink at dst is covered, not followed.
+	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mount %s over %s: %w", src, dst, err)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Securebits (linux/securebits.h); x/sys/unix does not export them.
+const (
+	secbitNoroot                  = 1 << 0
+	secbitNorootLocked            = 1 << 1
+	secbitKeepCapsLocked          = 1 << 5
+	secbitNoCapAmbientRaise       = 1 << 6
+	secbitNoCapAmbientRaiseLocked = 1 << 7
+)
+
+// finalizeAndFind drops every privilege and returns the program's path.
+// Ordered checklist (each step needs a capability the next ones remove):
+//
+//  1. bounding set: drop all but CAP_NET_RAW (needs CAP_SETPCAP). NET_RAW
+//     stays so that files marked cap_net_raw+ep (Debian's ping) may still
+//     be executed; under no_new_privs they gain nothing from it.
+//  2. securebits NOROOT (locked): uid 0 gains no capability on exec, so
+//     root inside the sandbox is an ordinary user; KEEP_CAPS and ambient
+//     raising locked off (needs CAP_SETPCAP).
+//  3. setgroups, setgid, setuid (Go applies these to every thread).
+//  4. capset: effective, permitted and inheritable all empty (this thread,
+//     which is the one that execs); ambient cleared.
+//  5. parent-death signal re-armed: a uid change clears it. Then check the
+//     launcher is still our parent, or it died before we re-armed.
+//  6. no_new_privs: setuid bits and file capabilities grant nothing.
+//  7. workdir, as the target user (permission checks are theirs).
+//  8. program lookup in the program's PATH, as the target user.
+//  9. every fd but 0-2 close-on-exec (CVE-2024-21626: no launcher fd, such
+//     as a directory of the host, may reach the program).
+func finalizeAndFind(cfg *ChildConfig) (string, error) {
+	// 1. Bounding set.
+	last := lastCap()
+	for c := 0; c <= last; c++ {
+		if c == unix.CAP_NET_RAW {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+			return "", step("drop bounding set", fmt.Errorf("capability %d: %w", c, err))
+		}
+	}
+	// 2. Securebits.
+	bits := secbitNoroot | secbitNorootLocked | secbitKeepCapsLocked | secbitNoCapAmbientRaise | secbitNoCapAmbientRaiseLocked
+	if err := unix.Prctl(unix.PR_SET_SECUREBITS, uintptr(bits), 0, 0, 0); err != nil {
+		return "", step("set securebits", err)
+	}
+	// 3. Identity.
+	if err := syscall.Setgroups(cfg.Groups); err != nil {
+		return "", step("setgroups", fmt.Errorf("%v: %w", cfg.Groups, err))
+	}
+	if err := syscall.Setgid(cfg.GID); err != nil {
+		return "", step("setgid", fmt.Errorf("%d: %w", cfg.GID, err))
+	}
+	if err := syscall.Setuid(cfg.UID); err != nil {
+		return "", step("setuid", fmt.Errorf("%d: %w", cfg.UID, err))
+	}
+	// 4. Capabilities.
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return "", step("clear capabilities", err)
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return "", step("clear ambient capabilities", err)
+	}
+	// 5. Parent-death signal.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return "", step("set parent-death signal", err)
+	}
+	if cfg.ParentPid != 0 && os.Getppid() != cfg.ParentPid {
+		os.Exit(125) // the launcher is gone; nobody to report to
+	}
+	// 6. no_new_privs.
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return "", step("set no_new_privs", err)
+	}
+	// 7. Workdir.
+	if err := chdirAsUser(cfg); err != nil {
+		return "", err
+	}
+	// 8. Program lookup.
+	path, err := lookPath(cfg.Argv[0], cfg.Env)
+	if err != nil {
+		return "", step("exec", err)
+	}
+	// 9. Close-on-exec everything but stdio (the sync socket included).
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return "", step("close fds", err)
+	}
+	return path, nil
+}
+
+func chdirAsUser(cfg *ChildConfig) error {
+	err := os.Chdir(cfg.Workdir)
+	if err == nil {
+		return nil
+	}
+	if cfg.WorkdirExplicit {
+		return step("workdir", fmt.Errorf("%s (as uid %d): %w", cfg.Workdir, cfg.UID, unwrapPath(err)))
+	}
+	for _, d := range cfg.FallbackWorkdirs {
+		if os.Chdir(d) == nil {
+			return nil
+		}
+	}
+	return step("workdir", fmt.Errorf("%s (as uid %d): %w", cfg.Workdir, cfg.UID, unwrapPath(err)))
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// lookPath resolves argv0 against the program's own PATH (not ours).
+func lookPath(argv0 string, env []string) (string, error) {
+	if strings.Contains(argv0, "/") {
+		if err := checkExecutable(argv0); err != nil {
+			return "", fmt.Errorf("%s: %w", argv0, err)
+		}
+		return argv0, nil
+	}
+	pathEnv := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	var firstErr error
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + argv0
+		err := checkExecutable(p)
+		if err == nil {
+			return p, nil
+		}
+		if firstErr == nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return "", fmt.Errorf("%s: %w", argv0, firstErr)
+	}
+	return "", fmt.Errorf("%s: command not found in PATH: %w", argv0, unix.ENOENT)
+}
+
+func checkExecutable(p string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.EISDIR
+	}
+	return unix.Access(p, unix.X_OK)
+}
+
+func lastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return unix.CAP_LAST_CAP
+	}
+	var n int
+	if _, err := fmt.Sscanf(string(b), "%d", &n); err != nil {
+		return unix.CAP_LAST_CAP
+	}
+	return n
+}

@@ -1,0 +1,87 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"syscall"
+)
+
+// InitArg is argv[0] of the re-executed init stage. main() checks it before
+// the CLI parses anything (see IsInit).
+const InitArg = "nsjail-net:init"
+
+// syncFd is the child's end of the sync socket (first of ExtraFiles).
+const syncFd = 3
+
+// Message types of the parent/child protocol (see the package comment).
+const (
+	msgConfig   = "config"
+	msgReady    = "ready"
+	msgContinue = "continue"
+	msgError    = "error"
+)
+
+// message is one line on the sync socket.
+type message struct {
+	Type   string       `json:"type"`
+	Config *ChildConfig `json:"config,omitempty"`
+	Step   string       `json:"step,omitempty"`
+	Errno  int          `json:"errno,omitempty"`
+	Msg    string       `json:"msg,omitempty"`
+}
+
+// ChildConfig is everything the init stage needs; it travels as JSON over
+// the sync socket, never in argv or the environment.
+type ChildConfig struct {
+	// Program.
+	Argv    []string `json:"argv"`
+	Env     []string `json:"env"`
+	Workdir string   `json:"workdir"`
+	// FallbackWorkdirs are tried in order when Workdir is not usable by the
+	// target user and WorkdirExplicit is false.
+	FallbackWorkdirs []string `json:"fallback_workdirs,omitempty"`
+	WorkdirExplicit  bool     `json:"workdir_explicit,omitempty"`
+
+	// Identity.
+	UID    int   `json:"uid"`
+	GID    int   `json:"gid"`
+	Groups []int `json:"groups"`
+
+	// Namespaces.
+	Hostname   string `json:"hostname"`
+	ResolvConf string `json:"resolv_conf,omitempty"` // bind-mounted over /etc/resolv.conf
+	Hosts      string `json:"hosts,omitempty"`       // bind-mounted over /etc/hosts
+	IPv6       bool   `json:"ipv6"`
+
+	// Firewall: iptables-restore input applied inside the namespace.
+	IptablesRestore  string `json:"iptables_restore,omitempty"`
+	Ip6tablesRestore string `json:"ip6tables_restore,omitempty"`
+	Rules4           string `json:"rules4,omitempty"`
+	Rules6           string `json:"rules6,omitempty"`
+
+	// ParentPid is the launcher's pid: after the uid change the child checks
+	// it is still its parent (the parent-death signal is re-armed then).
+	ParentPid int `json:"parent_pid"`
+}
+
+// ChildError is a failure the init stage reported before exec.
+type ChildError struct {
+	Step  string
+	Errno syscall.Errno
+	Msg   string
+}
+
+func (e *ChildError) Error() string { return fmt.Sprintf("%s: %s", e.Step, e.Msg) }
+
+// Unwrap exposes the errno so callers can use errors.Is(err, syscall.ENOENT).
+func (e *ChildError) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
+}
+
+func encodeMsg(m message) []byte {
+	b, _ := json.Marshal(m) // message has no types json cannot encode
+	return append(b, '\n')
+}

@@ -1,0 +1,103 @@
+package sandbox
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// setupNamespaces is the part of the init stage that runs with full
+// privileges inside the new namespaces, before the parent wires the network.
+// Ordered checklist:
+//
+//  1. mounts private: nothing we mount may propagate back to the host;
+//  2. resolv.conf and hosts bind-mounted read-only over /etc (uid 0 inside
+//     owns the files, so read-only is what stops it editing them);
+//  3. hostname (UTS namespace);
+//  4. sysctls of this network namespace: IPv6 off on eth0 unless the
+//     profile wants it (before eth0 goes up, so it never gets an address), unprivileged
+//     ICMP sockets so ping works with no capability;
+//  5. lo up;
+//  6. the firewall, installed here so it dies with the namespace and the
+//     program, which keeps no capability, cannot change it.
+func setupNamespaces(cfg *ChildConfig) error {
+	// 1. Mounts private.
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return step("make mounts private", err)
+	}
+	// 2. resolv.conf and hosts.
+	if cfg.ResolvConf != "" {
+		if err := bindFileRO(cfg.ResolvConf, "/etc/resolv.conf"); err != nil {
+			return step("bind resolv.conf", err)
+		}
+	}
+	if cfg.Hosts != "" {
+		if err := bindFileRO(cfg.Hosts, "/etc/hosts"); err != nil {
+			return step("bind hosts", err)
+		}
+	}
+	// 3. Hostname.
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return step("set hostname", fmt.Errorf("%q: %w", cfg.Hostname, err))
+		}
+	}
+	// 4. Sysctls of this namespace (/proc/sys/net resolves to the opener's netns).
+	if !cfg.IPv6 {
+		// default covers eth0 if the parent creates it later, all covers it
+		// if it exists already; lo keeps ::1.
+		for _, kv := range [][2]string{{"default", "1"}, {"all", "1"}, {"lo", "0"}} {
+			if err := writeSysctl("net/ipv6/conf/"+kv[0]+"/disable_ipv6", kv[1]); err != nil {
+				return step("disable ipv6", err)
+			}
+		}
+	}
+	if err := writeSysctl("net/ipv4/ping_group_range", "0 2147483647"); err != nil {
+		return step("allow ping sockets", err)
+	}
+	// 5. lo up.
+	lo, err := netlink.LinkByName("lo")
+	if err == nil {
+		err = netlink.LinkSetUp(lo)
+	}
+	if err != nil {
+		return step("lo up", err)
+	}
+	// 6. Firewall.
+	if cfg.Rules4 != "" {
+		if err := restore(cfg.IptablesRestore, cfg.Rules4); err != nil {
+			return step("install firewall (ipv4)", err)
+		}
+	}
+	if cfg.Rules6 != "" {
+		if err := restore(cfg.Ip6tablesRestore, cfg.Rules6); err != nil {
+			return step("install firewall (ipv6)", err)
+		}
+	}
+	return nil
+}
+
+func writeSysctl(name, value string) error {
+	path := "/proc/sys/" + name
+	if err := os.WriteFile(path, []byte(value), 0); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// restore feeds rules to iptables-restore, which in this fresh namespace
+// replaces the (empty) tables atomically.
+func restore(bin, rules string) error {
+	cmd := exec.Command(bin, "-w")
+	cmd.Stdin = bytes.NewBufferString(rules)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w: %s", bin, err, bytes.TrimSpace(out))
+	}
+	return nil
+}

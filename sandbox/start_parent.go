@@ -1,0 +1,150 @@
+package sandbox
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stdio is what the program gets as fds 0-2.
+type Stdio struct{ Stdin, Stdout, Stderr *os.File }
+
+// Child is the init stage seen from the launcher.
+type Child struct {
+	Pid  int
+	Pgid int
+	tty  *os.File // foreground terminal handed to the child, or nil
+	sock *os.File
+	r    *bufio.Reader
+}
+
+// Start re-executes the launcher as the init stage in new network, mount and
+// UTS namespaces and sends it cfg. The caller must keep the calling OS thread
+// locked until the child is reaped: the parent-death signal fires when the
+// thread that forked exits.
+func Start(cfg *ChildConfig, stdio Stdio) (*Child, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sync socketpair: %w", err)
+	}
+	parentEnd := os.NewFile(uintptr(fds[0]), "sync-parent")
+	childEnd := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer childEnd.Close()
+
+	attr := &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
+		Pdeathsig:  syscall.SIGKILL,
+		// Its own process group, so that terminal signals and signals we
+		// forward reach the program exactly once.
+		Setpgid: true,
+	}
+	tty := foregroundTTY(stdio)
+	if tty != nil {
+		// The program becomes the terminal's foreground job, as a shell
+		// would make it: Ctrl-C, Ctrl-Z and job control go to it.
+		attr.Foreground = true
+		attr.Ctty = int(tty.Fd())
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{InitArg},
+		Env:         []string{}, // the init stage needs nothing; the program's env travels in cfg
+		Stdin:       stdio.Stdin,
+		Stdout:      stdio.Stdout,
+		Stderr:      stdio.Stderr,
+		ExtraFiles:  []*os.File{childEnd}, // fd 3 (syncFd)
+		SysProcAttr: attr,
+	}
+	if err := cmd.Start(); err != nil {
+		parentEnd.Close()
+		return nil, fmt.Errorf("starting init stage: %w", err)
+	}
+	c := &Child{Pid: cmd.Process.Pid, Pgid: cmd.Process.Pid, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}
+	cfg.ParentPid = os.Getpid()
+	if _, err := parentEnd.Write(encodeMsg(message{Type: msgConfig, Config: cfg})); err != nil {
+		c.Kill()
+		return nil, fmt.Errorf("sending config to init stage: %w", err)
+	}
+	return c, nil
+}
+
+// WaitReady waits until the child has set up its namespaces.
+func (c *Child) WaitReady() error {
+	var m message
+	if err := readMsg(c.r, &m); err != nil {
+		return c.deadErr("setup", err)
+	}
+	switch m.Type {
+	case msgReady:
+		return nil
+	case msgError:
+		return &ChildError{Step: m.Step, Errno: syscall.Errno(m.Errno), Msg: m.Msg}
+	}
+	return fmt.Errorf("init stage: unexpected message %q", m.Type)
+}
+
+// Continue lets the child drop privileges and exec, and waits for the
+// outcome: nil once exec succeeded, a *ChildError otherwise.
+func (c *Child) Continue() error {
+	if _, err := c.sock.Write(encodeMsg(message{Type: msgContinue})); err != nil {
+		return c.deadErr("continue", err)
+	}
+	var m message
+	err := readMsg(c.r, &m)
+	c.sock.Close()
+	if errors.Is(err, io.EOF) {
+		return nil // CLOEXEC closed the socket: exec succeeded
+	}
+	if err != nil {
+		return fmt.Errorf("init stage: %w", err)
+	}
+	if m.Type == msgError {
+		return &ChildError{Step: m.Step, Errno: syscall.Errno(m.Errno), Msg: m.Msg}
+	}
+	return fmt.Errorf("init stage: unexpected message %q", m.Type)
+}
+
+// deadErr explains an init stage that went away without a report.
+func (c *Child) deadErr(stage string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) {
+		return fmt.Errorf("init stage exited during %s without a report", stage)
+	}
+	return fmt.Errorf("init stage during %s: %w", stage, err)
+}
+
+// Kill ends the child and reaps it (used on setup failure).
+func (c *Child) Kill() {
+	_ = unix.Kill(c.Pid, unix.SIGKILL)
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(c.Pid, &ws, 0, nil)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	c.restoreTTY()
+	if c.sock != nil {
+		c.sock.Close()
+	}
+}
+
+// foregroundTTY returns the terminal among stdin/stdout/stderr for which we
+// are the foreground process group, or nil.
+func foregroundTTY(s Stdio) *os.File {
+	for _, f := range []*os.File{s.Stdin, s.Stdout, s.Stderr} {
+		if f == nil {
+			continue
+		}
+		pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+		if err == nil && pgrp == unix.Getpgrp() {
+			return f
+		}
+	}
+	return nil
+}

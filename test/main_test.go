@@ -1,0 +1,92 @@
+package test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// binEnv names a prebuilt nsjail-net to test instead of building one.
+const binEnv = "NSJAIL_NET_BIN"
+
+// errNoLauncher is recorded when the module has no ./cmd/nsjail-net yet.
+var errNoLauncher = errors.New("no Go files in ./cmd/nsjail-net")
+
+// binPath and buildErr are set once by TestMain, before any test runs, and
+// only read afterwards: binPath is the nsjail-net under test, buildErr why
+// there is none (Lab.Bin reports it).
+var (
+	binPath  string
+	buildErr error
+)
+
+// TestMain builds nsjail-net once (or takes $NSJAIL_NET_BIN), runs the
+// tests, and removes the build directory.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nsjail-net-test-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "creating build dir: %v\n", err)
+		os.Exit(2)
+	}
+	binPath, buildErr = launcher(dir)
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// launcher returns the binary to test: $NSJAIL_NET_BIN if set, else a
+// fresh build of ./cmd/nsjail-net into dir.
+func launcher(dir string) (string, error) {
+	if p := os.Getenv(binEnv); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return "", fmt.Errorf("%s=%q: %w", binEnv, p, err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return "", fmt.Errorf("%s: %w", binEnv, err)
+		}
+		return abs, nil
+	}
+	gobin := goTool()
+	root, err := moduleRoot(gobin)
+	if err != nil {
+		return "", err
+	}
+	if m, _ := filepath.Glob(filepath.Join(root, "cmd", "nsjail-net", "*.go")); len(m) == 0 {
+		return "", fmt.Errorf("%w (module %s)", errNoLauncher, root)
+	}
+	out := filepath.Join(dir, "nsjail-net")
+	cmd := exec.Command(gobin, "build", "-o", out, "./cmd/nsjail-net")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/nsjail-net: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// goTool finds the go command: on PATH, else next to this test's GOROOT
+// (sudo often drops /usr/local/go/bin from PATH).
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// moduleRoot is the directory of the main module's go.mod.
+func moduleRoot(gobin string) (string, error) {
+	out, err := exec.Command(gobin, "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("go env GOMOD: not in a module")
+	}
+	return filepath.Dir(gomod), nil
+}
