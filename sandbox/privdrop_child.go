@@ -14,7 +14,6 @@ import (
 const (
 	secbitNoroot                  = 1 << 0
 	secbitNorootLocked            = 1 << 1
-	secbitKeepCapsLocked          = 1 << 5
 	secbitNoCapAmbientRaise       = 1 << 6
 	secbitNoCapAmbientRaiseLocked = 1 << 7
 )
@@ -26,8 +25,9 @@ const (
 //     stays so that files marked cap_net_raw+ep (Debian's ping) may still
 //     be executed; under no_new_privs they gain nothing from it.
 //  2. securebits NOROOT (locked): uid 0 gains no capability on exec, so
-//     root inside the sandbox is an ordinary user; KEEP_CAPS and ambient
-//     raising locked off (needs CAP_SETPCAP).
+//     root inside the sandbox is an ordinary user; ambient raising locked
+//     off (needs CAP_SETPCAP). KEEP_CAPS stays unlocked: tools such as ping
+//     call PR_SET_KEEPCAPS, harmless with nothing to keep.
 //  3. setgroups, setgid, setuid (Go applies these to every thread).
 //  4. capset: effective, permitted and inheritable all empty (this thread,
 //     which is the one that execs); ambient cleared.
@@ -50,7 +50,7 @@ func finalizeAndFind(cfg *ChildConfig) (string, error) {
 		}
 	}
 	// 2. Securebits.
-	bits := secbitNoroot | secbitNorootLocked | secbitKeepCapsLocked | secbitNoCapAmbientRaise | secbitNoCapAmbientRaiseLocked
+	bits := secbitNoroot | secbitNorootLocked | secbitNoCapAmbientRaise | secbitNoCapAmbientRaiseLocked
 	if err := unix.Prctl(unix.PR_SET_SECUREBITS, uintptr(bits), 0, 0, 0); err != nil {
 		return "", step("set securebits", err)
 	}

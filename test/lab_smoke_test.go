@@ -274,7 +274,7 @@ func TestSmokeLabAssertNoLeaks(t *testing.T) {
 		"ip6tables -N NSJNET-FORWARD",
 		"ip6tables -I FORWARD 1 -m comment --comment nsjail-net -j NSJNET-FORWARD",
 		"mkdir -p /run/nsjail-net/leases /run/nsjail-net/sandboxes /run/nsjail-net/names",
-		"touch /run/nsjail-net/base.json /run/nsjail-net/state.lock /run/nsjail-net/leases/next",
+		"touch /run/nsjail-net/base.json /run/nsjail-net/state.lock /run/nsjail-net/leases/.next-10.213.0.0_16",
 	}, "\n"))
 	fake := &fakeTB{TB: t}
 	l.AssertNoLeaks(fake, before)
@@ -362,7 +362,7 @@ func TestSmokeSharedBase(t *testing.T) {
 		{"state base.json", true},
 		{"state alloc.lock", true},
 		{"state leases/", true},
-		{"state leases/next", true},
+		{"state leases/.next-10.213.0.0_16", true}, {"state leases/next", false},
 		{"state leases/10.213.0.2", false},
 		{"state sandboxes/", true},
 		{"state sandboxes/0123abcd.json", false},

@@ -56,7 +56,14 @@ func (l *Lab) Snapshot(t testing.TB) string {
 		if q.object == "route" {
 			args = append(args, "table", "all")
 		}
-		lines = append(lines, sortedLines(q.section, l.quietRun(t, "ip", args...))...)
+		for _, line := range sortedLines(q.section, l.quietRun(t, "ip", args...)) {
+			// The lab's own uplink gets its link-local address whenever
+			// addrconf gets round to it: not a change anything made.
+			if strings.Contains(line, "fe80::") && strings.Contains(line, "dev "+labHostLink+" ") {
+				continue
+			}
+			lines = append(lines, line)
+		}
 	}
 	for _, d := range []struct{ section, dir string }{{"netns", labNetnsDir}, {"state", labStateDir}} {
 		files, err := listTree(l.HostPath(d.dir))
@@ -136,7 +143,7 @@ var sharedChains = []string{"NSJNET-INPUT", "NSJNET-HOSTALLOW", "NSJNET-FORWARD"
 var builtinPolicy = regexp.MustCompile(`^ip6?tables \w+ :(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) ACCEPT$`)
 
 // sharedBaseState are the state-dir entries allowed to stay.
-var sharedBaseState = []string{"state base.json", "state leases/", "state leases/next", "state sandboxes/", "state names/"}
+var sharedBaseState = []string{"state base.json", "state gc.stamp", "state leases/", "state sandboxes/", "state names/"}
 
 // sharedBase says whether a snapshot line belongs to the shared base that
 // nsjail-net may leave behind after any number of runs:
@@ -149,7 +156,8 @@ var sharedBaseState = []string{"state base.json", "state leases/", "state leases
 //     from a shared chain into a per-sandbox chain still counts as a leak;
 //   - anything mentioning the bridge nsjnet0 (its link, its routes);
 //   - routes of the bridge subnet 10.213.0.0/16;
-//   - state dir: base.json, any *.lock, leases/next, and the directories
+//   - state dir: base.json, gc.stamp, any *.lock, the allocator's hint
+//     leases/.next-<pool>, and the directories
 //     leases/, sandboxes/, names/ themselves (their contents are listed as
 //     separate lines, so "empty" is what is allowed).
 func sharedBase(line string) bool {
@@ -175,7 +183,8 @@ func sharedBase(line string) bool {
 	case "link", "route4", "route6":
 		return strings.Contains(rest, "nsjnet0") || strings.Contains(rest, "10.213.0.0/16")
 	case "state":
-		return slices.Contains(sharedBaseState, line) || strings.HasSuffix(line, ".lock")
+		return slices.Contains(sharedBaseState, line) || strings.HasSuffix(line, ".lock") ||
+			strings.HasPrefix(line, "state leases/.next-") // the allocator's hint
 	}
 	return false
 }

@@ -55,6 +55,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return setupErr(err)
 	}
+	if err := requirePrivileges("run"); err != nil {
+		return setupErr(err)
+	}
 	argv := c.Args().Slice()
 	if len(argv) == 0 {
 		return setupErr(errors.New("run: no program given (usage: nsjail-net run [flags] -- PROGRAM [ARG...])"))
@@ -74,9 +77,6 @@ func runAction(c *cli.Context) error {
 	}
 	env, err := programEnv(os.Environ(), user, c.String("user") != "" || os.Getenv("SUDO_UID") != "", c.StringSlice("env"))
 	if err != nil {
-		return setupErr(err)
-	}
-	if err := requirePrivileges("run"); err != nil {
 		return setupErr(err)
 	}
 	workdir, explicit := c.String("workdir"), c.IsSet("workdir")
