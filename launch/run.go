@@ -26,10 +26,17 @@ type Spec struct {
 	Net      Network
 	Profile  *policy.Profile
 	Name     string // optional; unique among live sandboxes
-	Argv     []string
-	Env      []string
-	User     *sandbox.User
-	Workdir  string
+	// Persistent: a sandbox made by `create`, whose program is the pause
+	// (Path set to sandbox.PausePath) and whose launcher runs detached.
+	Persistent bool
+	// Ready, when set, receives "ok\n" once the program runs (create waits
+	// on it) and is closed.
+	Ready   *os.File
+	Path    string // executed instead of looking up Argv[0]
+	Argv    []string
+	Env     []string
+	User    *sandbox.User
+	Workdir string
 	// WorkdirExplicit: --workdir was given, so failing to enter it is an
 	// error rather than a fall back to the user's home, then /.
 	WorkdirExplicit bool
@@ -149,7 +156,7 @@ func Run(spec Spec) (code int, retErr error) {
 
 	// 5. The init stage, in its new namespaces.
 	cfg := &sandbox.ChildConfig{
-		Argv: spec.Argv, Env: spec.Env,
+		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Seccomp: p.Security.Seccomp,
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
@@ -192,6 +199,7 @@ func Run(spec Spec) (code int, retErr error) {
 		ID: id, Name: name, Owner: owner, Pid: child.Pid,
 		Profile: p.Name, ProfileOrigin: p.Origin,
 		Created: time.Now().UTC(), Command: spec.Argv, Stage: "starting",
+		Persistent: spec.Persistent, NoSeccomp: !p.Security.Seccomp,
 	}
 	if pidOwner, err := state.OwnerOf(child.Pid); err == nil {
 		rec.PidStart = pidOwner.StartTime
@@ -246,15 +254,29 @@ func Run(spec Spec) (code int, retErr error) {
 		st.done("init stage ready")
 	}
 
-	// 8. Privilege drop and exec.
+	// 8. A named sandbox is visible to ip netns as /run/netns/NAME, once
+	//    its network is complete.
+	if spec.Name != "" {
+		if err := BindNetns(spec.Name, child.Pid); err != nil {
+			return sandbox.ExitSetup, err
+		}
+		undo.push("unbind /run/netns entry", func() error { return UnbindNetns(spec.Name) })
+		st.done("netns name")
+	}
+
+	// 9. Privilege drop and exec.
 	if err := child.Continue(); err != nil {
 		childRunning = false
 		child.Kill()
 		return sandbox.ExitCodeFor(err), err
 	}
 	st.done("exec")
+	if spec.Ready != nil {
+		_, _ = spec.Ready.WriteString("ok\n")
+		spec.Ready.Close()
+	}
 
-	// 9. Supervise until the program exits.
+	// 10. Supervise until the program exits.
 	code = child.Wait(sigs)
 	childRunning = false
 	log.Debug("program exited", "status", code, "ran", time.Since(st.last).Round(time.Microsecond))

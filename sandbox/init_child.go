@@ -51,7 +51,11 @@ func Init() {
 	}
 	cfg := m.Config
 
-	if err := setupNamespaces(cfg); err != nil {
+	setup := setupNamespaces
+	if cfg.Join {
+		setup = joinNamespaces
+	}
+	if err := setup(cfg); err != nil {
 		fail(sock, err)
 	}
 	if _, err := sock.Write(encodeMsg(message{Type: msgReady})); err != nil {

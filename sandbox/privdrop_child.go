@@ -89,9 +89,12 @@ func finalizeAndFind(cfg *ChildConfig) (string, error) {
 		return "", err
 	}
 	// 8. Program lookup.
-	path, err := lookPath(cfg.Argv[0], cfg.Env)
-	if err != nil {
-		return "", step("exec", err)
+	path := cfg.Path
+	if path == "" {
+		var err error
+		if path, err = lookPath(cfg.Argv[0], cfg.Env); err != nil {
+			return "", step("exec", err)
+		}
 	}
 	// 9. Close-on-exec everything but stdio (the sync socket included).
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {

@@ -10,8 +10,12 @@ import (
 // the CLI parses anything (see IsInit).
 const InitArg = "nsjail-net:init"
 
-// syncFd is the child's end of the sync socket (first of ExtraFiles).
-const syncFd = 3
+// The child's inherited fds (ExtraFiles, in order).
+const (
+	syncFd    = 3 // the sync socket
+	joinNetFd = 4 // Join only: the sandbox's network namespace
+	joinUTSFd = 5 // Join only: the sandbox's UTS namespace
+)
 
 // Message types of the parent/child protocol (see the package comment).
 const (
@@ -33,7 +37,8 @@ type message struct {
 // ChildConfig is everything the init stage needs; it travels as JSON over
 // the sync socket, never in argv or the environment.
 type ChildConfig struct {
-	// Program.
+	// Program. Path, when set, is executed instead of looking up Argv[0].
+	Path    string   `json:"path,omitempty"`
 	Argv    []string `json:"argv"`
 	Env     []string `json:"env"`
 	Workdir string   `json:"workdir"`
@@ -58,6 +63,13 @@ type ChildConfig struct {
 	Ip6tablesRestore string `json:"ip6tables_restore,omitempty"`
 	Rules4           string `json:"rules4,omitempty"`
 	Rules6           string `json:"rules6,omitempty"`
+
+	// Join: instead of new network and UTS namespaces, enter those of a
+	// live sandbox (fds joinNetFd and joinUTSFd, opened by the parent).
+	Join bool `json:"join,omitempty"`
+
+	// Seccomp installs the filter before exec (seccomp_child.go).
+	Seccomp bool `json:"seccomp,omitempty"`
 
 	// ParentPid is the launcher's pid: after the uid change the child checks
 	// it is still its parent (the parent-death signal is re-armed then).

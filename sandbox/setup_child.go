@@ -25,20 +25,9 @@ import (
 //  6. the firewall, installed here so it dies with the namespace and the
 //     program, which keeps no capability, cannot change it.
 func setupNamespaces(cfg *ChildConfig) error {
-	// 1. Mounts private.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return step("make mounts private", err)
-	}
-	// 2. resolv.conf and hosts.
-	if cfg.ResolvConf != "" {
-		if err := bindFileRO(cfg.ResolvConf, "/etc/resolv.conf"); err != nil {
-			return step("bind resolv.conf", err)
-		}
-	}
-	if cfg.Hosts != "" {
-		if err := bindFileRO(cfg.Hosts, "/etc/hosts"); err != nil {
-			return step("bind hosts", err)
-		}
+	// 1, 2. Mounts private, resolv.conf and hosts.
+	if err := setupMounts(cfg); err != nil {
+		return err
 	}
 	// 3. Hostname.
 	if cfg.Hostname != "" {
@@ -99,5 +88,42 @@ func restore(bin, rules string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w: %s", bin, err, bytes.TrimSpace(out))
 	}
+	return nil
+}
+
+// setupMounts makes mounts private and binds resolv.conf and hosts.
+func setupMounts(cfg *ChildConfig) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return step("make mounts private", err)
+	}
+	if cfg.ResolvConf != "" {
+		if err := bindFileRO(cfg.ResolvConf, "/etc/resolv.conf"); err != nil {
+			return step("bind resolv.conf", err)
+		}
+	}
+	if cfg.Hosts != "" {
+		if err := bindFileRO(cfg.Hosts, "/etc/hosts"); err != nil {
+			return step("bind hosts", err)
+		}
+	}
+	return nil
+}
+
+// joinNamespaces is setupNamespaces for `exec` into a live sandbox: a new
+// mount namespace with the same resolv.conf and hosts view, then the
+// sandbox's network and UTS namespaces. setns of these two affects only
+// this (locked) thread, which is the one that execs.
+func joinNamespaces(cfg *ChildConfig) error {
+	if err := setupMounts(cfg); err != nil {
+		return err
+	}
+	if err := unix.Setns(joinNetFd, unix.CLONE_NEWNET); err != nil {
+		return step("join network namespace", err)
+	}
+	if err := unix.Setns(joinUTSFd, unix.CLONE_NEWUTS); err != nil {
+		return step("join UTS namespace", err)
+	}
+	unix.Close(joinNetFd)
+	unix.Close(joinUTSFd)
 	return nil
 }

@@ -29,6 +29,17 @@ type Child struct {
 // locked until the child is reaped: the parent-death signal fires when the
 // thread that forked exits.
 func Start(cfg *ChildConfig, stdio Stdio) (*Child, error) {
+	return start(cfg, stdio, nil)
+}
+
+// StartJoin starts an init stage that enters the network and UTS
+// namespaces given as open files (of a live sandbox) instead of new ones.
+func StartJoin(cfg *ChildConfig, stdio Stdio, netNS, utsNS *os.File) (*Child, error) {
+	cfg.Join = true
+	return start(cfg, stdio, []*os.File{netNS, utsNS})
+}
+
+func start(cfg *ChildConfig, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sync socketpair: %w", err)
@@ -37,8 +48,12 @@ func Start(cfg *ChildConfig, stdio Stdio) (*Child, error) {
 	childEnd := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer childEnd.Close()
 
+	flags := uintptr(syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS)
+	if cfg.Join {
+		flags = syscall.CLONE_NEWNS // network and UTS are joined by the child
+	}
 	attr := &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
+		Cloneflags: flags,
 		Pdeathsig:  syscall.SIGKILL,
 		// Its own process group, so that terminal signals and signals we
 		// forward reach the program exactly once.
@@ -58,7 +73,7 @@ func Start(cfg *ChildConfig, stdio Stdio) (*Child, error) {
 		Stdin:       stdio.Stdin,
 		Stdout:      stdio.Stdout,
 		Stderr:      stdio.Stderr,
-		ExtraFiles:  []*os.File{childEnd}, // fd 3 (syncFd)
+		ExtraFiles:  append([]*os.File{childEnd}, joinFiles...), // fd 3 (syncFd), 4, 5
 		SysProcAttr: attr,
 	}
 	if err := cmd.Start(); err != nil {

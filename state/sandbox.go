@@ -32,6 +32,9 @@ type Sandbox struct {
 	Created    time.Time `json:"created"`
 	Command    []string  `json:"command"`
 	Persistent bool      `json:"persistent,omitempty"`
+	// NoSeccomp records a profile that turned the seccomp filter off, so
+	// that `exec` into the sandbox applies the same.
+	NoSeccomp bool `json:"no_seccomp,omitempty"`
 
 	// Stage is the last setup step reached, for gc and debugging.
 	Stage string `json:"stage"`

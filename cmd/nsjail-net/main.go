@@ -19,6 +19,9 @@ func main() {
 	if sandbox.IsInit() {
 		sandbox.Init() // never returns
 	}
+	if sandbox.IsPause() {
+		sandbox.Pause() // never returns
+	}
 	os.Exit(runCLI(os.Args))
 }
 
@@ -63,6 +66,9 @@ Examples:
 		},
 		Commands: []*cli.Command{
 			runCommand(),
+			execCommand(),
+			createCommand(),
+			deleteCommand(),
 			profileCommand(),
 		},
 	}

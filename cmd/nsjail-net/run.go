@@ -44,13 +44,26 @@ Examples:
 			&cli.StringSliceFlag{Name: "deny", Usage: "deny egress for this run, before the profile's rules (repeatable)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "use this resolver instead of the profile's (repeatable)"},
 			&cli.StringSliceFlag{Name: "publish", Usage: "publish a sandbox port on the host: [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp] (repeatable)"},
+			// Internal, for create: a persistent sandbox whose program is
+			// the pause, reporting readiness on an inherited fd.
+			&cli.BoolFlag{Name: "persistent", Hidden: true},
+			&cli.IntFlag{Name: "ready-fd", Hidden: true},
 		},
 		Action: runAction,
 	}
 }
 
 func runAction(c *cli.Context) error {
-	setupErr := func(err error) error { return &exitError{code: sandbox.ExitSetup, err: err} }
+	var ready *os.File
+	if fd := c.Int("ready-fd"); fd > 2 {
+		ready = os.NewFile(uintptr(fd), "ready")
+	}
+	setupErr := func(err error) error {
+		if ready != nil {
+			fmt.Fprintf(ready, "error: %v\n", err)
+		}
+		return &exitError{code: sandbox.ExitSetup, err: err}
+	}
 	g, err := parseGlobals(c)
 	if err != nil {
 		return setupErr(err)
@@ -85,13 +98,25 @@ func runAction(c *cli.Context) error {
 			workdir = "/"
 		}
 	}
-	code, err := launch.Run(launch.Spec{
+	spec := launch.Spec{
 		StateDir: g.stateDir, Net: g.net, Profile: prof, Name: c.String("name"),
 		Argv: argv, Env: env, User: user, Workdir: workdir, WorkdirExplicit: explicit,
 		Hostname: c.String("hostname"),
 		Stdio:    sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Log:      g.log,
-	})
+	}
+	if c.Bool("persistent") {
+		if spec.Name == "" {
+			return setupErr(errors.New("--persistent needs --name"))
+		}
+		spec.Persistent, spec.Ready = true, ready
+		spec.Path, spec.Argv, spec.Env = sandbox.PausePath, []string{sandbox.PauseArg}, []string{}
+		spec.Workdir, spec.WorkdirExplicit = "/", true
+	}
+	code, err := launch.Run(spec)
+	if err != nil && ready != nil {
+		fmt.Fprintf(ready, "error: %v\n", err)
+	}
 	if err != nil || code != 0 {
 		return &exitError{code: code, err: err}
 	}

@@ -1,0 +1,103 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+
+	"github.com/nsjail-net/nsjail-net/sandbox"
+	"github.com/nsjail-net/nsjail-net/state"
+)
+
+// ExecSpec is a program to run inside a live sandbox.
+type ExecSpec struct {
+	StateDir        string
+	Name            string
+	Argv            []string
+	Env             []string
+	User            *sandbox.User
+	Workdir         string
+	WorkdirExplicit bool
+	Stdio           sandbox.Stdio
+	Log             *slog.Logger
+}
+
+// ErrNoSandbox is returned for a name no live sandbox has.
+var ErrNoSandbox = errors.New("no live sandbox")
+
+// Live finds the live sandbox called name.
+func Live(dir *state.Dir, name string) (*state.Sandbox, error) {
+	rec, err := dir.FindByName(name)
+	if errors.Is(err, state.ErrNotFound) || (err == nil && !alive(rec)) {
+		return nil, fmt.Errorf("%w named %q (see nsjail-net list)", ErrNoSandbox, name)
+	}
+	return rec, err
+}
+
+// alive: the supervising launcher and the sandbox's program both live.
+func alive(rec *state.Sandbox) bool {
+	if !rec.Owner.Alive() {
+		return false
+	}
+	o, err := state.OwnerOf(rec.Pid)
+	return err == nil && o.StartTime == rec.PidStart
+}
+
+// Exec runs a program in a live sandbox's network and UTS namespaces, with
+// its resolv.conf and hosts, dropped like the sandbox's own program, and
+// supervises it as Run does.
+func Exec(spec ExecSpec) (int, error) {
+	runtime.LockOSThread() // the init stage's parent-death signal, as in Run
+	defer runtime.UnlockOSThread()
+	sigs := sandbox.CatchSignals()
+
+	dir, err := state.Open(spec.StateDir)
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	rec, err := Live(dir, spec.Name)
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	// Open the namespaces, then check the pid still is the sandbox's: the
+	// open files then refer to the right namespaces whatever happens next.
+	proc := "/proc/" + strconv.Itoa(rec.Pid) + "/ns/"
+	netNS, err := os.Open(proc + "net")
+	if err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("sandbox %q: opening its network namespace: %w", spec.Name, err)
+	}
+	defer netNS.Close()
+	utsNS, err := os.Open(proc + "uts")
+	if err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("sandbox %q: opening its UTS namespace: %w", spec.Name, err)
+	}
+	defer utsNS.Close()
+	if !alive(rec) {
+		return sandbox.ExitSetup, fmt.Errorf("%w named %q: it ended", ErrNoSandbox, spec.Name)
+	}
+	sbDir := dir.SandboxDir(rec.ID)
+	cfg := &sandbox.ChildConfig{
+		Argv: spec.Argv, Env: spec.Env, Seccomp: !rec.NoSeccomp,
+		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
+		FallbackWorkdirs: []string{spec.User.Home, "/"},
+		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
+		ResolvConf: filepath.Join(sbDir, "resolv.conf"), Hosts: filepath.Join(sbDir, "hosts"),
+	}
+	child, err := sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS)
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	if err := child.WaitReady(); err != nil {
+		child.Kill()
+		return sandbox.ExitSetup, fmt.Errorf("entering sandbox %q: %w", spec.Name, err)
+	}
+	if err := child.Continue(); err != nil {
+		child.Kill()
+		return sandbox.ExitCodeFor(err), err
+	}
+	return child.Wait(sigs), nil
+}

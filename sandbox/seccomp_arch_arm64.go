@@ -1,0 +1,11 @@
+package sandbox
+
+import "golang.org/x/sys/unix"
+
+// nativeAuditArch is the seccomp_data.arch of this binary's ABI.
+const nativeAuditArch = unix.AUDIT_ARCH_AARCH64
+
+// checkX32 is set where x32 syscalls share the native arch value and differ
+// only by a bit in the number; arm64 has no such ABI (arm32 compat has its
+// own arch value and is refused by the arch check).
+const checkX32 = false

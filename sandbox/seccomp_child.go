@@ -1,0 +1,299 @@
+//go:build amd64 || arm64
+
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The seccomp filter installed by the init stage just before execve.
+//
+// It refuses, with EPERM, the calls a network jail never needs and an escape
+// would: leaving or making namespaces, changing mounts, reaching into other
+// processes, loading code into the kernel, and opening packet or raw sockets.
+// EPERM rather than a kill, so that a program gets a clean error message.
+// Everything else is allowed: this is a deny list that narrows the kernel's
+// attack surface behind the capability drop, not a sandbox on its own.
+//
+// The program is classic BPF over struct seccomp_data, built here with
+// x/sys/unix rather than a library: it is about a hundred instructions of
+// one shape ("if nr == X return EPERM"), each conditional jump at most a few
+// instructions forward, and seccomp_test.go runs it through an interpreter
+// for every syscall number as well as on this kernel.
+//
+// Layout:
+//
+//	arch != native                      -> KILL_PROCESS (foreign ABI, see below)
+//	nr has the x32 bit (amd64)          -> KILL_PROCESS (nr == -1 excepted)
+//	nr == clone3                        -> ERRNO(ENOSYS)
+//	nr in refused                       -> ERRNO(EPERM)
+//	nr == clone:  flags & CLONE_NEW*    -> ERRNO(EPERM), else ALLOW
+//	nr == socket: AF_PACKET             -> ERRNO(EPERM)
+//	              AF_NETLINK            -> ALLOW
+//	              type&0xf RAW, PACKET  -> ERRNO(EPERM), else ALLOW
+//	otherwise                           -> ALLOW
+//
+// The only kill is for syscalls of a foreign ABI (i386 through int 0x80 or a
+// 32-bit binary, x32): their numbers mean other calls, so the table cannot
+// judge them, and a uniform errno would leave the program spinning in its
+// failed exit(). Programs for those ABIs therefore do not run with the
+// filter on.
+
+// Offsets in struct seccomp_data (linux/seccomp.h).
+const (
+	seccompDataNr   = 0
+	seccompDataArch = 4
+	seccompDataArgs = 16 // args[6], each a u64
+)
+
+// x32 syscalls arrive with AUDIT_ARCH_X86_64 and this bit set in nr.
+const x32SyscallBit = 0x40000000
+
+// cloneNamespaceFlags are the clone(2) flags that make a new namespace.
+// The kernel reads clone's flags as 32 bits, so checking the low word is
+// exact. CLONE_NEWTIME shares its value with bit 7 of the exit signal in
+// clone(2) (only clone3 and unshare can ask for a time namespace); no valid
+// signal number has that bit, so refusing it costs nothing.
+const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
+	unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// Return values of the filter.
+const (
+	seccompAllow  = unix.SECCOMP_RET_ALLOW
+	seccompEPERM  = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+	seccompENOSYS = unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)
+	seccompKill   = unix.SECCOMP_RET_KILL_PROCESS
+)
+
+// errSeccompThreads reports that the kernel could not apply the filter to
+// every thread (SECCOMP_FILTER_FLAG_TSYNC).
+var errSeccompThreads = errors.New("filter not applied to every thread")
+
+// seccompRule refuses one syscall number outright.
+type seccompRule struct {
+	name string
+	nr   uint32
+	ret  uint32
+}
+
+// seccompRefused lists the calls refused whatever their arguments. clone
+// and socket, which depend on their arguments, are handled separately.
+func seccompRefused() []seccompRule {
+	eperm := func(name string, nr int) seccompRule { return seccompRule{name, uint32(nr), seccompEPERM} }
+	return []seccompRule{
+		// clone3's flags sit behind a pointer the filter cannot read.
+		// ENOSYS makes glibc (pthread_create, posix_spawn) fall back to
+		// clone, whose flags it can (Docker's default profile does the same).
+		{"clone3", unix.SYS_CLONE3, seccompENOSYS},
+
+		// Namespaces: leaving the jail's or making new ones (a new user
+		// namespace gives back every capability, inside it).
+		eperm("setns", unix.SYS_SETNS),
+		eperm("unshare", unix.SYS_UNSHARE),
+
+		// Mounts: the old and the new mount API.
+		eperm("mount", unix.SYS_MOUNT),
+		eperm("umount2", unix.SYS_UMOUNT2),
+		eperm("pivot_root", unix.SYS_PIVOT_ROOT),
+		eperm("chroot", unix.SYS_CHROOT),
+		eperm("move_mount", unix.SYS_MOVE_MOUNT),
+		eperm("open_tree", unix.SYS_OPEN_TREE),
+		eperm("open_tree_attr", unix.SYS_OPEN_TREE_ATTR),
+		eperm("fsopen", unix.SYS_FSOPEN),
+		eperm("fsconfig", unix.SYS_FSCONFIG),
+		eperm("fsmount", unix.SYS_FSMOUNT),
+		eperm("fspick", unix.SYS_FSPICK),
+		eperm("mount_setattr", unix.SYS_MOUNT_SETATTR),
+
+		// Other processes. There is no pid namespace: the program may run
+		// as the same uid as the user's processes outside and must not
+		// read, write or steal from them.
+		eperm("ptrace", unix.SYS_PTRACE),
+		eperm("process_vm_readv", unix.SYS_PROCESS_VM_READV),
+		eperm("process_vm_writev", unix.SYS_PROCESS_VM_WRITEV),
+		eperm("kcmp", unix.SYS_KCMP),
+		eperm("pidfd_getfd", unix.SYS_PIDFD_GETFD),
+
+		// The kernel itself: code loading, tracing, reboot, swap, accounting.
+		eperm("bpf", unix.SYS_BPF),
+		eperm("perf_event_open", unix.SYS_PERF_EVENT_OPEN),
+		eperm("kexec_load", unix.SYS_KEXEC_LOAD),
+		eperm("kexec_file_load", unix.SYS_KEXEC_FILE_LOAD),
+		eperm("init_module", unix.SYS_INIT_MODULE),
+		eperm("finit_module", unix.SYS_FINIT_MODULE),
+		eperm("delete_module", unix.SYS_DELETE_MODULE),
+		eperm("reboot", unix.SYS_REBOOT),
+		eperm("swapon", unix.SYS_SWAPON),
+		eperm("swapoff", unix.SYS_SWAPOFF),
+		eperm("acct", unix.SYS_ACCT),
+
+		// The clock is not namespaced. adjtimex and clock_adjtime take
+		// their mode behind a pointer, so read-only queries go too.
+		eperm("settimeofday", unix.SYS_SETTIMEOFDAY),
+		eperm("clock_settime", unix.SYS_CLOCK_SETTIME),
+		eperm("adjtimex", unix.SYS_ADJTIMEX),
+		eperm("clock_adjtime", unix.SYS_CLOCK_ADJTIME),
+
+		// Kernel keyrings are not namespaced either.
+		eperm("keyctl", unix.SYS_KEYCTL),
+		eperm("add_key", unix.SYS_ADD_KEY),
+		eperm("request_key", unix.SYS_REQUEST_KEY),
+
+		// Classic exploit helpers and file-handle opens that bypass paths.
+		eperm("userfaultfd", unix.SYS_USERFAULTFD),
+		eperm("open_by_handle_at", unix.SYS_OPEN_BY_HANDLE_AT),
+		eperm("name_to_handle_at", unix.SYS_NAME_TO_HANDLE_AT),
+
+		// io_uring performs operations, socket creation among them
+		// (IORING_OP_SOCKET), without passing through this filter; with it
+		// the socket rules below could be walked around. Programs fall back
+		// to epoll when io_uring_setup fails, as with kernel.io_uring_disabled.
+		eperm("io_uring_setup", unix.SYS_IO_URING_SETUP),
+		eperm("io_uring_enter", unix.SYS_IO_URING_ENTER),
+		eperm("io_uring_register", unix.SYS_IO_URING_REGISTER),
+	}
+}
+
+// installSeccomp installs the filter on every thread of this process.
+//
+// The caller must have set no_new_privs (or hold CAP_SYS_ADMIN), as the
+// kernel requires; the filter survives execve and is inherited by every
+// child, and cannot be removed.
+//
+// SECCOMP_FILTER_FLAG_TSYNC applies it to all threads of the Go runtime at
+// once, not only to the calling one. The init stage execs from its locked
+// thread, so strictly only that thread matters, but any thread left
+// unfiltered would be a window for as long as the process lives; TSYNC also
+// spreads no_new_privs to every thread.
+func installSeccomp() error {
+	prog, err := seccompProgram()
+	if err != nil {
+		return err
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER,
+		unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if errno != 0 {
+		if errno == unix.EACCES {
+			return fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER): %w (no_new_privs not set)", errno)
+		}
+		return fmt.Errorf("seccomp(SECCOMP_SET_MODE_FILTER): %w", errno)
+	}
+	if r != 0 {
+		// With TSYNC, a positive return is the id of a thread that could
+		// not be synchronised; nothing was installed.
+		return fmt.Errorf("seccomp: thread %d: %w", r, errSeccompThreads)
+	}
+	return nil
+}
+
+// seccompProgram builds the filter for the native architecture.
+func seccompProgram() ([]unix.SockFilter, error) {
+	var b bpfBuilder
+
+	// Architecture: anything but the native ABI is killed (see above).
+	b.load(seccompDataArch)
+	b.jumpEq(nativeAuditArch, 1, 0)
+	b.ret(seccompKill)
+
+	b.load(seccompDataNr)
+	if checkX32 {
+		// nr == -1 is let through: the kernel answers ENOSYS itself.
+		b.jumpSet(x32SyscallBit, 0, 3)
+		b.jumpEq(0xffffffff, 0, 1)
+		b.ret(seccompAllow)
+		b.ret(seccompKill)
+	}
+
+	for _, r := range seccompRefused() {
+		b.jumpEq(r.nr, 0, 1)
+		b.ret(r.ret)
+	}
+
+	// clone: refused only with a namespace flag.
+	b.ifEq(unix.SYS_CLONE, func() {
+		b.load(seccompArgLow(0))
+		b.jumpSet(cloneNamespaceFlags, 0, 1)
+		b.ret(seccompEPERM)
+		b.ret(seccompAllow)
+	})
+
+	// socket(domain, type, protocol): no packet sockets, no raw sockets
+	// (whatever the domain), but netlink (whose sockets are SOCK_RAW) stays,
+	// for tools such as `ip addr`. SOCK_PACKET covers the obsolete
+	// socket(AF_INET, SOCK_PACKET), which the kernel turns into a packet
+	// socket. Ping sockets (SOCK_DGRAM, IPPROTO_ICMP) are untouched.
+	b.ifEq(unix.SYS_SOCKET, func() {
+		b.load(seccompArgLow(0))
+		b.jumpEq(unix.AF_PACKET, 0, 1)
+		b.ret(seccompEPERM)
+		b.jumpEq(unix.AF_NETLINK, 0, 1)
+		b.ret(seccompAllow)
+		b.load(seccompArgLow(1))
+		b.and(0xf) // SOCK_TYPE_MASK: without SOCK_NONBLOCK, SOCK_CLOEXEC
+		b.jumpEq(unix.SOCK_RAW, 1, 0)
+		b.jumpEq(unix.SOCK_PACKET, 0, 1)
+		b.ret(seccompEPERM)
+		b.ret(seccompAllow)
+	})
+
+	b.ret(seccompAllow)
+	return b.program()
+}
+
+// seccompArgLow is the offset of the low 32 bits of argument i. Both
+// supported architectures are little-endian. The kernel reads every argument
+// checked here as an int, so its high half does not matter.
+func seccompArgLow(i int) uint32 { return seccompDataArgs + 8*uint32(i) }
+
+// bpfBuilder assembles a classic BPF program; the first error sticks.
+type bpfBuilder struct {
+	insns []unix.SockFilter
+	err   error
+}
+
+func (b *bpfBuilder) stmt(code uint16, k uint32) {
+	b.insns = append(b.insns, unix.SockFilter{Code: code, K: k})
+}
+
+func (b *bpfBuilder) load(off uint32) { b.stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, off) }
+func (b *bpfBuilder) and(k uint32)    { b.stmt(unix.BPF_ALU|unix.BPF_AND|unix.BPF_K, k) }
+func (b *bpfBuilder) ret(k uint32)    { b.stmt(unix.BPF_RET|unix.BPF_K, k) }
+
+func (b *bpfBuilder) jump(op uint16, k uint32, jt, jf uint8) {
+	b.insns = append(b.insns, unix.SockFilter{Code: unix.BPF_JMP | op | unix.BPF_K, Jt: jt, Jf: jf, K: k})
+}
+
+func (b *bpfBuilder) jumpEq(k uint32, jt, jf uint8)  { b.jump(unix.BPF_JEQ, k, jt, jf) }
+func (b *bpfBuilder) jumpSet(k uint32, jt, jf uint8) { b.jump(unix.BPF_JSET, k, jt, jf) }
+
+// ifEq runs body when A == k and skips it otherwise. body must end with a
+// return: it is not followed by a jump past the rest.
+func (b *bpfBuilder) ifEq(k uint32, body func()) {
+	at := len(b.insns)
+	b.jumpEq(k, 0, 0)
+	body()
+	skip := len(b.insns) - at - 1
+	if skip > 0xff {
+		b.err = errors.Join(b.err, fmt.Errorf("seccomp: block for %d is %d instructions, more than a jump reaches", k, skip))
+		return
+	}
+	b.insns[at].Jf = uint8(skip)
+}
+
+func (b *bpfBuilder) program() ([]unix.SockFilter, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if n := len(b.insns); n == 0 || n > 4096 { // BPF_MAXINSNS
+		return nil, fmt.Errorf("seccomp: program of %d instructions", n)
+	}
+	return b.insns, nil
+}
