@@ -58,9 +58,9 @@ type Opened struct {
 // ResolverConfig configures a Resolver.
 type ResolverConfig struct {
 	SandboxName string
-	// Upstreams are tried in order. The resolver dials them from the
-	// goroutines that run its handlers, that is in the namespace where the
-	// caller started ServeUDP/ServeTCP's goroutines (the host's), so
+	// Upstreams are tried in order. The resolver dials them from ordinary
+	// (unlocked) goroutines, that is in the launcher's own network
+	// namespace, whatever namespace the served sockets were opened in; so
 	// loopback stubs such as 127.0.0.53:53 work.
 	Upstreams []netip.AddrPort
 	// Allow lists the names that resolve; empty means every name.
@@ -327,8 +327,21 @@ func (r *Resolver) forward(req *mdns.Msg) (*mdns.Msg, error) {
 func (r *Resolver) exchange(c *mdns.Client, req *mdns.Msg, addr string) (*mdns.Msg, error) {
 	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
 	defer cancel()
+	co, err := c.DialContext(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer co.Close()
+	// The client takes only the context's deadline; Close cancels r.ctx,
+	// and this turns the cancellation into an expired deadline so that a
+	// read waiting on a silent upstream returns at once.
+	stop := context.AfterFunc(ctx, func() { co.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	req.Id = mdns.Id()
-	resp, _, err := c.ExchangeContext(ctx, req, addr)
+	resp, _, err := c.ExchangeWithConnContext(ctx, req, co)
 	return resp, err
 }
 

@@ -122,7 +122,7 @@ func Run(spec Spec) (code int, retErr error) {
 		if hostH, err = netlink.NewHandle(); err != nil {
 			return sandbox.ExitSetup, fmt.Errorf("netlink: %w", err)
 		}
-		defer hostH.Close()
+		undo.push("close netlink handle", func() error { hostH.Close(); return nil })
 		if bridge, err = ensureBase(dir, hostH, spec.Net, p.Network.IPv6); err != nil {
 			return sandbox.ExitSetup, fmt.Errorf("shared network base: %w", err)
 		}
@@ -130,9 +130,9 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 
 	// 4. Name resolution and the firewall, compiled for this sandbox.
-	dnsConf = resolvConfFor(p, bridged, log)
+	dnsConf, upstreams := resolvConfFor(p, bridged, log)
 	if bridged {
-		env := policy.Env{SandboxID: id, Subnet: spec.Net.Subnet, Gateway: spec.Net.Gateway(), DNS: dnsConf.Servers}
+		env := policy.Env{SandboxID: id, Subnet: spec.Net.Subnet, Gateway: spec.Net.Gateway(), DNSGuard: true}
 		if p.Network.IPv6 {
 			env.Subnet6, env.Gateway6 = spec.Net.Subnet6, spec.Net.Gateway6()
 		}
@@ -223,7 +223,7 @@ func Run(spec Spec) (code int, retErr error) {
 		if err != nil {
 			return sandbox.ExitSetup, fmt.Errorf("opening the sandbox's network namespace: %w", err)
 		}
-		defer nsH.Close()
+		undo.push("close netns handle", nsH.Close)
 		if _, err := nat.AddVeth(hostH, bridge, id, nsH); err != nil {
 			return sandbox.ExitSetup, err
 		}
@@ -242,6 +242,12 @@ func Run(spec Spec) (code int, retErr error) {
 		if err != nil {
 			return sandbox.ExitSetup, err
 		}
+		res, err := startResolver(nsH, p, name, upstreams, queryLogPath(sbDir), log)
+		if err != nil {
+			return sandbox.ExitSetup, err
+		}
+		undo.push("stop resolver", res.close)
+		st.done("resolver")
 		if err := nat.AddRules(hostRules); err != nil {
 			return sandbox.ExitSetup, err
 		}
@@ -284,23 +290,26 @@ func Run(spec Spec) (code int, retErr error) {
 	return code, nil
 }
 
-// resolvConfFor picks the sandbox's resolvers: the profile's, else the
-// host's (loopback stubs skipped). Offline sandboxes get none, so lookups
-// fail at once instead of timing out.
-func resolvConfFor(p *policy.Profile, bridged bool, log *slog.Logger) dns.Config {
+// resolvConfFor gives the sandbox's resolv.conf and its resolver's
+// upstreams. A bridged sandbox asks its own resolver on 127.0.0.53, which
+// forwards to the profile's servers or else the host's (loopback stubs
+// included: the upstream sockets live in the host's namespace). Offline
+// sandboxes get no nameserver, so lookups fail at once instead of timing
+// out.
+func resolvConfFor(p *policy.Profile, bridged bool, log *slog.Logger) (dns.Config, []netip.AddrPort) {
 	c := dns.Config{Search: p.DNS.Search, Options: p.DNS.Options}
 	if !bridged {
-		return c
+		return c, nil
 	}
-	host, err := dns.HostConfig()
+	host, err := dns.HostUpstreams()
 	if err != nil {
 		log.Warn("reading the host's resolvers", "err", err)
 	}
-	c.Servers = p.DNS.Servers
-	if len(c.Servers) == 0 {
-		c.Servers = host.Servers
-		if len(c.Servers) == 0 {
-			log.Warn("no resolver for the sandbox: the host has none outside loopback; set [dns] servers in the profile")
+	servers := p.DNS.Servers
+	if len(servers) == 0 {
+		servers = host.Servers
+		if len(servers) == 0 {
+			log.Warn("no upstream resolver: the host has none and the profile names none; set [dns] servers")
 		}
 	}
 	if len(c.Search) == 0 {
@@ -309,5 +318,6 @@ func resolvConfFor(p *policy.Profile, bridged bool, log *slog.Logger) dns.Config
 	if len(c.Options) == 0 {
 		c.Options = host.Options
 	}
-	return c
+	c.Servers = []netip.Addr{dns.ResolverAddr.Addr()}
+	return c, dns.AddrPorts(servers)
 }

@@ -33,6 +33,10 @@ type Env struct {
 	// DNS are the resolvers the sandbox may query on port 53, udp and
 	// tcp; always allowed, before the guards.
 	DNS []netip.Addr
+	// DNSGuard refuses port 53 (udp and tcp) to anything but the DNS
+	// addresses above and loopback, where the sandbox's own resolver
+	// listens: no lookup bypasses it, whatever the program configures.
+	DNSGuard bool
 }
 
 // Ruleset is complete iptables-restore input (filter table only) for the
@@ -233,6 +237,11 @@ func compileFamily(p *Profile, env Env, f family) string {
 	}
 	w.b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
 	w.b.WriteString(":" + ChainEgress + " - [0:0]\n:" + ChainRules + " - [0:0]\n")
+	for i, r := range p.Firewall.Rules {
+		if len(r.ToNames) > 0 {
+			w.b.WriteString(":" + NameChain(i) + " - [0:0]\n")
+		}
+	}
 	w.add("OUTPUT", "-o lo -j ACCEPT")
 	w.add("OUTPUT", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
 	if f.v6 {
@@ -247,15 +256,20 @@ func compileFamily(p *Profile, env Env, f family) string {
 			w.accept(ChainEgress, d+" -p tcp -m tcp --dport 53", "dns")
 		}
 	}
+	if env.DNSGuard {
+		w.reject(ChainEgress, "-m udp --dport 53", ProtoUDP, "", "guard: dns")
+		w.reject(ChainEgress, "-m tcp --dport 53", ProtoTCP, "", "guard: dns")
+	}
 	w.guards(p.Firewall)
 	w.add(ChainEgress, "-j "+ChainRules)
 
 	for i, r := range p.Firewall.Rules {
-		c := r.Comment
-		if c == "" {
-			c = "rule " + strconv.Itoa(i+1)
+		w.rule(r, ruleComment(r, i))
+		if len(r.ToNames) > 0 {
+			// Addresses the sandbox's resolver hands out for these names
+			// are added to this rule's own chain, at the rule's place.
+			w.add(ChainRules, comment(ruleComment(r, i)+": names"), "-j "+NameChain(i))
 		}
-		w.rule(r, c)
 	}
 	if p.Firewall.Default == ActionAllow {
 		w.accept(ChainRules, "", "default")
@@ -368,5 +382,49 @@ func portMatches(proto Proto, ports []PortRange) []string {
 		slots += n
 	}
 	flush()
+	return out
+}
+
+func ruleComment(r Rule, i int) string {
+	if r.Comment != "" {
+		return r.Comment
+	}
+	return "rule " + strconv.Itoa(i+1)
+}
+
+// NameChain is the chain of rule i (0-based) that holds the addresses
+// resolved for its names.
+func NameChain(i int) string { return "NSJNET-N" + strconv.Itoa(i+1) }
+
+// NameRuleLines renders the rule lines that open addr for rule i (0-based)
+// of p: "-A <chain> ..." lines for iptables-restore --noflush. The same
+// lines with -A turned into -D delete them (see DeleteLines), so adding
+// and removing use one builder.
+func NameRuleLines(p *Profile, i int, addr netip.Addr) []string {
+	r := p.Firewall.Rules[i]
+	addr = addr.Unmap()
+	f := family{v6: addr.Is6(), icmp: "icmp", unreach: "icmp-port-unreachable"}
+	if f.v6 {
+		f.icmp, f.unreach = "ipv6-icmp", "icmp6-port-unreachable"
+	}
+	w := &writer{f: f}
+	d := dst(hostPrefix(addr))
+	c := ruleComment(r, i) + ": " + addr.String()
+	for _, ports := range portMatches(r.Proto, r.Ports) {
+		if r.Action == ActionAllow {
+			w.add(NameChain(i), d, w.proto(r.Proto), ports, comment(c), "-j ACCEPT")
+		} else {
+			w.reject(NameChain(i), d, r.Proto, ports, c)
+		}
+	}
+	return strings.Split(strings.TrimSuffix(w.b.String(), "\n"), "\n")
+}
+
+// DeleteLines turns "-A" lines into the "-D" lines that remove them.
+func DeleteLines(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = "-D" + strings.TrimPrefix(l, "-A")
+	}
 	return out
 }

@@ -78,7 +78,7 @@ func TestRunSandboxNetworkShape(t *testing.T) {
 	r := l.NSJ(t, "run", "--profile", "open", "--hostname", "box1", "--",
 		"sh", "-c", "ip -br addr show eth0; ip route; hostname; cat /etc/resolv.conf; cat /etc/hosts; ip -6 addr show eth0")
 	wantCode(t, r, 0)
-	for _, want := range []string{"eth0", "10.213.", "default via 10.213.0.1 dev eth0", "box1", "nameserver " + labDNSIP} {
+	for _, want := range []string{"eth0", "10.213.", "default via 10.213.0.1 dev eth0", "box1", "nameserver 127.0.0.53"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("sandbox view lacks %q:\n%s", want, r.Stdout)
 		}
@@ -299,10 +299,15 @@ func TestRunResolvesThroughItsResolvConf(t *testing.T) {
 	if q[0].Source.Addr() != natIP {
 		t.Errorf("DNS server saw the query from %s, want %s", q[0].Source.Addr(), natIP)
 	}
-	// --dns replaces the resolvers for one run.
-	r = l.NSJ(t, "run", "--profile", "web", "--dns", "198.51.100.7", "--", "cat", "/etc/resolv.conf")
-	if !strings.Contains(r.Stdout, "nameserver 198.51.100.7") || strings.Contains(r.Stdout, labDNSIP) {
-		t.Errorf("--dns: resolv.conf is\n%s", r.Stdout)
+	// --dns replaces the upstream resolvers for one run.
+	other := l.DNSServer(t, labOtherIP+":53", map[string][]string{"only.other.test.": {"A 198.51.100.99"}})
+	r = l.NSJ(t, "run", "--profile", "web", "--dns", labOtherIP, "--", "getent", "ahostsv4", "only.other.test")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.Stdout, "198.51.100.99") {
+		t.Errorf("--dns: getent %q", r.Stdout)
+	}
+	if q := other.WaitQueries(t, 1, 3*time.Second); q[0].Source.Addr() != natIP {
+		t.Errorf("--dns server saw the query from %s, want %s", q[0].Source.Addr(), natIP)
 	}
 }
 

@@ -392,6 +392,18 @@ const dnsTTL = 60
 // trailing dot is added.
 func (l *Lab) DNSServer(t testing.TB, addr string, records map[string][]string) *DNSServer {
 	t.Helper()
+	return l.dnsServer(t, addr, records, l.InWorld)
+}
+
+// HostDNSServer is DNSServer in the lab host's namespace, e.g. a stub on
+// 127.0.0.53 as systemd-resolved runs one.
+func (l *Lab) HostDNSServer(t testing.TB, addr string, records map[string][]string) *DNSServer {
+	t.Helper()
+	return l.dnsServer(t, addr, records, l.InHost)
+}
+
+func (l *Lab) dnsServer(t testing.TB, addr string, records map[string][]string, in func(testing.TB, func() error) error) *DNSServer {
+	t.Helper()
 	zone, err := parseZone(records)
 	if err != nil {
 		t.Fatalf("dns server %s: %v", addr, err)
@@ -404,8 +416,21 @@ func (l *Lab) DNSServer(t testing.TB, addr string, records map[string][]string) 
 		}
 		wg.Wait()
 	})
-	pc := l.listenUDP(t, addr)
-	ln := l.listenTCP(t, addr)
+	var (
+		pc net.PacketConn
+		ln net.Listener
+	)
+	err = in(t, func() error {
+		var err error
+		if pc, err = net.ListenPacket("udp", addr); err != nil {
+			return err
+		}
+		ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("dns server: listening on %s: %v", addr, err)
+	}
 	for _, srv := range []*dns.Server{
 		{PacketConn: pc, Net: "udp", Handler: s},
 		{Listener: ln, Net: "tcp", Handler: s},
