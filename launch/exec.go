@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/nsjail-net/nsjail-net/dns"
 	"github.com/nsjail-net/nsjail-net/sandbox"
 	"github.com/nsjail-net/nsjail-net/state"
 )
@@ -86,6 +87,10 @@ func Exec(spec ExecSpec) (int, error) {
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
 		ResolvConf: filepath.Join(sbDir, "resolv.conf"), Hosts: filepath.Join(sbDir, "hosts"),
+	}
+	if _, err := os.Stat(filepath.Join(sbDir, "nsswitch.conf")); err == nil {
+		cfg.Nsswitch = filepath.Join(sbDir, "nsswitch.conf")
+		cfg.Hide = dns.HiddenDirs
 	}
 	child, err := sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS)
 	if err != nil {

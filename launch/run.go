@@ -146,11 +146,20 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 	undo.push("remove sandbox files", func() error { return os.RemoveAll(sbDir) })
 	resolvPath, hostsPath := filepath.Join(sbDir, "resolv.conf"), filepath.Join(sbDir, "hosts")
+	nsswitchPath := ""
 	if err := os.WriteFile(resolvPath, dns.Render(dnsConf), 0o644); err != nil {
 		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", resolvPath, err)
 	}
 	if err := os.WriteFile(hostsPath, dns.Hosts(hostname, addrs.Addr.Addr()), 0o644); err != nil {
 		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", hostsPath, err)
+	}
+	if bridged {
+		if ns := dns.Nsswitch(); ns != nil {
+			nsswitchPath = filepath.Join(sbDir, "nsswitch.conf")
+			if err := os.WriteFile(nsswitchPath, ns, 0o644); err != nil {
+				return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", nsswitchPath, err)
+			}
+		}
 	}
 	st.done("compile")
 
@@ -160,8 +169,11 @@ func Run(spec Spec) (code int, retErr error) {
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
-		Hostname: hostname, ResolvConf: resolvPath, Hosts: hostsPath,
+		Hostname: hostname, ResolvConf: resolvPath, Hosts: hostsPath, Nsswitch: nsswitchPath,
 		IPv6: p.Network.IPv6 && bridged,
+	}
+	if bridged {
+		cfg.Hide = dns.HiddenDirs
 	}
 	if compiled != nil {
 		cfg.Rules4, cfg.Rules6 = compiled.IPv4, compiled.IPv6

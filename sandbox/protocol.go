@@ -57,6 +57,12 @@ type ChildConfig struct {
 	ResolvConf string `json:"resolv_conf,omitempty"` // bind-mounted over /etc/resolv.conf
 	Hosts      string `json:"hosts,omitempty"`       // bind-mounted over /etc/hosts
 	IPv6       bool   `json:"ipv6"`
+	// Nsswitch, when set, is bind-mounted over /etc/nsswitch.conf (hosts:
+	// files dns, so lookups go through resolv.conf).
+	Nsswitch string `json:"nsswitch,omitempty"`
+	// Hide lists directories covered by an empty read-only tmpfs when they
+	// exist (systemd-resolved's sockets), so no lookup escapes to the host.
+	Hide []string `json:"hide,omitempty"`
 
 	// Firewall: iptables-restore input applied inside the namespace.
 	IptablesRestore  string `json:"iptables_restore,omitempty"`

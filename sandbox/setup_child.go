@@ -106,6 +106,19 @@ func setupMounts(cfg *ChildConfig) error {
 			return step("bind hosts", err)
 		}
 	}
+	if cfg.Nsswitch != "" {
+		if err := bindFileRO(cfg.Nsswitch, "/etc/nsswitch.conf"); err != nil {
+			return step("bind nsswitch.conf", err)
+		}
+	}
+	for _, d := range cfg.Hide {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := unix.Mount("nsjail-net-hidden", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=0755"); err != nil {
+			return step("hide "+d, err)
+		}
+	}
 	return nil
 }
 

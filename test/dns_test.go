@@ -34,6 +34,11 @@ func TestDNSThroughTheHostsLoopbackStub(t *testing.T) {
 	if strings.TrimSpace(r.Stdout) != "203.0.113.77" {
 		t.Errorf("dig +tcp: %q", r.Stdout)
 	}
+	// Lookups cannot take a path around resolv.conf.
+	r = l.NSJ(t, "run", "--profile", "web", "--", "sh", "-c", "grep '^hosts:' /etc/nsswitch.conf; ls -A /run/systemd/resolve 2>/dev/null | wc -l")
+	if lines := strings.Fields(r.Stdout); len(lines) < 4 || strings.Join(lines[:3], " ") != "hosts: files dns" || lines[3] != "0" {
+		t.Errorf("nsswitch hosts line and resolved's socket dir: %q, want \"hosts: files dns\" and nothing visible", r.Stdout)
+	}
 	if n := len(stub.WaitQueries(t, 2, 3*time.Second)); n < 2 {
 		t.Errorf("the host's stub saw %d queries", n)
 	}
