@@ -33,7 +33,8 @@ const (
 //     which is the one that execs); ambient cleared.
 //  5. parent-death signal re-armed: a uid change clears it. Then check the
 //     launcher is still our parent, or it died before we re-armed.
-//  6. no_new_privs: setuid bits and file capabilities grant nothing.
+//  6. no_new_privs: setuid bits and file capabilities grant nothing; then
+//     the seccomp filter (seccomp_child.go), unless the profile turns it off.
 //  7. workdir, as the target user (permission checks are theirs).
 //  8. program lookup in the program's PATH, as the target user.
 //  9. every fd but 0-2 close-on-exec (CVE-2024-21626: no launcher fd, such
@@ -83,6 +84,13 @@ func finalizeAndFind(cfg *ChildConfig) (string, error) {
 	// 6. no_new_privs.
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return "", step("set no_new_privs", err)
+	}
+	// 6b. seccomp: refuse namespace, mount, ptrace, bpf, raw/packet socket
+	//     and other escape calls (needs no_new_privs first).
+	if cfg.Seccomp {
+		if err := installSeccomp(); err != nil {
+			return "", step("install seccomp filter", err)
+		}
 	}
 	// 7. Workdir.
 	if err := chdirAsUser(cfg); err != nil {

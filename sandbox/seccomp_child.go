@@ -250,7 +250,8 @@ func seccompProgram() ([]unix.SockFilter, error) {
 
 // seccompArgLow is the offset of the low 32 bits of argument i. Both
 // supported architectures are little-endian. The kernel reads every argument
-// checked here as an int, so its high half does not matter.
+// checked here as 32 bits (socket's are ints, clone keeps the low half of its
+// flags), so the high half does not matter.
 func seccompArgLow(i int) uint32 { return seccompDataArgs + 8*uint32(i) }
 
 // bpfBuilder assembles a classic BPF program; the first error sticks.
