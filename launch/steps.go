@@ -3,26 +3,40 @@ package launch
 import (
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 )
+
+// StopAtEnv names a setup step at which the launcher blocks forever, for
+// the fault tests (SIGKILL at each stage, then gc). Test-only: it changes
+// nothing unless set, and the program never sees it (NSJAIL_NET_* is
+// stripped from its environment).
+const StopAtEnv = "NSJAIL_NET_TEST_STOP_AT"
 
 // steps logs each setup step with its duration (visible with
 // --log-level debug).
 type steps struct {
-	log   *slog.Logger
-	start time.Time
-	last  time.Time
+	stopAt string
+	log    *slog.Logger
+	start  time.Time
+	last   time.Time
 }
 
 func newSteps(log *slog.Logger) *steps {
 	now := time.Now()
-	return &steps{log: log, start: now, last: now}
+	return &steps{log: log, start: now, last: now, stopAt: os.Getenv(StopAtEnv)}
 }
 
 func (s *steps) done(name string) {
 	now := time.Now()
 	s.log.Debug("step done", "step", name, "took", now.Sub(s.last).Round(time.Microsecond), "total", now.Sub(s.start).Round(time.Microsecond))
 	s.last = now
+	if s.stopAt != "" && s.stopAt == name {
+		s.log.Warn("test hook: stopped after step", "step", name, "pid", os.Getpid())
+		for { // until killed
+			time.Sleep(time.Hour)
+		}
+	}
 }
 
 // undoStack holds the inverse of every change made so far.
