@@ -61,6 +61,13 @@ func Exec(spec ExecSpec) (int, error) {
 		return sandbox.ExitSetup, err
 	}
 	rec, err := Live(dir, spec.Name)
+	if errors.Is(err, ErrNoSandbox) {
+		// Not ours, but maybe a namespace made with `ip netns add`: enter it
+		// the same way, so habits carry over in both directions.
+		if code, err, ok := execForeignNetns(spec, sigs); ok {
+			return code, err
+		}
+	}
 	if err != nil {
 		return sandbox.ExitSetup, err
 	}
@@ -105,4 +112,48 @@ func Exec(spec ExecSpec) (int, error) {
 		return sandbox.ExitCodeFor(err), err
 	}
 	return child.Wait(sigs), nil
+}
+
+// execForeignNetns runs the program in /run/netns/NAME when it exists and is
+// not a sandbox of ours, with iproute2's per-namespace resolv.conf
+// (/etc/netns/NAME/resolv.conf) when there is one, dropped as always.
+// ok is false when there is no such namespace.
+func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, ok bool) {
+	netNS, err := os.Open(filepath.Join(NetnsRunDir, spec.Name))
+	if err != nil {
+		return 0, nil, false
+	}
+	defer netNS.Close()
+	utsNS, err := os.Open("/proc/self/ns/uts")
+	if err != nil {
+		return sandbox.ExitSetup, err, true
+	}
+	defer utsNS.Close()
+	cfg := &sandbox.ChildConfig{
+		Argv: spec.Argv, Env: spec.Env, Seccomp: true,
+		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
+		FallbackWorkdirs: []string{spec.User.Home, "/"},
+		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
+	}
+	if rc := filepath.Join("/etc/netns", spec.Name, "resolv.conf"); fileExists(rc) {
+		cfg.ResolvConf = rc
+	}
+	child, err := sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS)
+	if err != nil {
+		return sandbox.ExitSetup, err, true
+	}
+	if err := child.WaitReady(); err != nil {
+		child.Kill()
+		return sandbox.ExitSetup, fmt.Errorf("entering network namespace %q: %w", spec.Name, err), true
+	}
+	if err := child.Continue(); err != nil {
+		child.Kill()
+		return sandbox.ExitCodeFor(err), err, true
+	}
+	return child.Wait(sigs), nil, true
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -108,3 +108,18 @@ func TestRunNamedIsVisibleToIPNetns(t *testing.T) {
 		t.Error("/run/netns/web1 outlived the sandbox")
 	}
 }
+
+func TestExecIntoANamespaceMadeWithIPNetns(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	l.MustRun(t, "ip", "netns", "add", "plain1")
+	t.Cleanup(func() { l.Run(t, "ip", "netns", "delete", "plain1") })
+	l.MustRun(t, "ip", "-n", "plain1", "link", "set", "lo", "up")
+	l.MustRun(t, "ip", "-n", "plain1", "link", "add", "dummy-x", "type", "bridge")
+	r := l.NSJ(t, "exec", "plain1", "--", "sh", "-c", "ip -o link; grep CapEff /proc/self/status")
+	wantCode(t, r, 0)
+	if !strings.Contains(r.Stdout, "dummy-x") || !strings.Contains(r.Stdout, "CapEff:\t0000000000000000") {
+		t.Errorf("exec into an ip netns namespace:\n%s", r.Stdout)
+	}
+	l.MustRun(t, "ip", "netns", "delete", "plain1")
+}
