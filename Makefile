@@ -7,7 +7,7 @@ PKGS     := ./...
 # System packages the tests, the demo and the benchmark use.
 APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux
 
-.PHONY: all build test unit integration fuzz bench demo deps clean
+.PHONY: all build test unit integration fuzz bench demo deps clean man
 
 all: build
 
@@ -45,6 +45,10 @@ bench: build
 
 demo: deps build
 	./demo/demo.sh $(CURDIR)/$(BIN)
+
+# The manual page, generated from the command definitions.
+man: build
+	./$(BIN) man > nsjail-net.8
 
 clean:
 	rm -rf bin

@@ -76,6 +76,9 @@ func Run(spec Spec) (code int, retErr error) {
 	if err != nil {
 		return sandbox.ExitSetup, err
 	}
+	if _, _, err := GCIfDue(dir, spec.Net.Bridge, log); err != nil {
+		log.Warn("clean-up of dead sandboxes", "err", err)
+	}
 	owner, err := state.Self()
 	if err != nil {
 		return sandbox.ExitSetup, err
@@ -287,6 +290,10 @@ func Run(spec Spec) (code int, retErr error) {
 		childRunning = false
 		child.Kill()
 		return sandbox.ExitCodeFor(err), err
+	}
+	rec.Stage = "running"
+	if err := dir.WriteSandbox(rec); err != nil {
+		log.Warn("updating the state record", "err", err)
 	}
 	st.done("exec")
 	if spec.Ready != nil {

@@ -123,3 +123,15 @@ func TestExecIntoANamespaceMadeWithIPNetns(t *testing.T) {
 	}
 	l.MustRun(t, "ip", "netns", "delete", "plain1")
 }
+
+func TestFlagsAfterTheSandboxName(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	wantCode(t, l.NSJ(t, "create", "late1", "--profile", "open"), 0)
+	r := l.NSJ(t, "exec", "late1", "--user", "nobody", "--", "id", "-u")
+	wantCode(t, r, 0)
+	if strings.TrimSpace(r.Stdout) != "65534" {
+		t.Errorf("exec NAME --user nobody: id -u = %q", r.Stdout)
+	}
+	wantCode(t, l.NSJ(t, "delete", "late1", "--timeout", "5s"), 0)
+}

@@ -18,7 +18,7 @@ import (
 )
 
 func createCommand() *cli.Command {
-	return &cli.Command{
+	return interspersed(&cli.Command{
 		Name:      "create",
 		Usage:     "create a persistent sandbox network with no program (like ip netns add)",
 		ArgsUsage: "NAME",
@@ -40,7 +40,7 @@ Examples:
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox (default: NAME)"},
 		},
 		Action: createAction,
-	}
+	})
 }
 
 func createAction(c *cli.Context) error {
@@ -52,10 +52,10 @@ func createAction(c *cli.Context) error {
 	if err := requirePrivileges("create"); err != nil {
 		return setupErr(err)
 	}
-	if c.NArg() != 1 {
+	if len(positionals(c)) != 1 {
 		return setupErr(errors.New("create: want exactly one sandbox NAME (usage: nsjail-net create NAME --profile P)"))
 	}
-	name := c.Args().First()
+	name := positionals(c)[0]
 	if err := state.ValidName(name); err != nil {
 		return setupErr(fmt.Errorf("create: sandbox name: %w", err))
 	}

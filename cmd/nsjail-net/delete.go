@@ -14,7 +14,7 @@ import (
 )
 
 func deleteCommand() *cli.Command {
-	return &cli.Command{
+	return interspersed(&cli.Command{
 		Name:      "delete",
 		Usage:     "delete a persistent sandbox made by create (like ip netns delete)",
 		ArgsUsage: "NAME",
@@ -30,7 +30,7 @@ Examples:
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "then kill the launcher and clean up after it"},
 		},
 		Action: deleteAction,
-	}
+	})
 }
 
 func deleteAction(c *cli.Context) error {
@@ -42,10 +42,10 @@ func deleteAction(c *cli.Context) error {
 	if err := requirePrivileges("delete"); err != nil {
 		return setupErr(err)
 	}
-	if c.NArg() != 1 {
+	if len(positionals(c)) != 1 {
 		return setupErr(errors.New("delete: want exactly one sandbox NAME"))
 	}
-	name := c.Args().First()
+	name := positionals(c)[0]
 	if err := state.ValidName(name); err != nil {
 		return setupErr(fmt.Errorf("delete: sandbox name: %w", err))
 	}

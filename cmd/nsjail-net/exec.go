@@ -13,7 +13,7 @@ import (
 )
 
 func execCommand() *cli.Command {
-	return &cli.Command{
+	return interspersed(&cli.Command{
 		Name:      "exec",
 		Usage:     "run another program inside a live sandbox",
 		ArgsUsage: "NAME [--] PROGRAM [ARG...]",
@@ -34,7 +34,7 @@ Examples:
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of the program (default: the current one)"},
 		},
 		Action: execAction,
-	}
+	})
 }
 
 func execAction(c *cli.Context) error {
@@ -46,7 +46,7 @@ func execAction(c *cli.Context) error {
 	if err := requirePrivileges("exec"); err != nil {
 		return setupErr(err)
 	}
-	args := c.Args().Slice()
+	args := positionals(c)
 	if len(args) == 0 {
 		return setupErr(errors.New("exec: no sandbox name given (usage: nsjail-net exec NAME -- PROGRAM [ARG...])"))
 	}

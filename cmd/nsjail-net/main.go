@@ -70,6 +70,14 @@ Examples:
 			createCommand(),
 			deleteCommand(),
 			profileCommand(),
+			listCommand(),
+			inspectCommand(),
+			stopCommand(),
+			gcCommand(),
+			doctorCommand(),
+			trustCommand(),
+			completionCommand(),
+			manCommand(),
 		},
 	}
 }

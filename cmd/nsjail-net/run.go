@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nsjail-net/nsjail-net/launch"
+	"github.com/nsjail-net/nsjail-net/lifecycle"
 	"github.com/nsjail-net/nsjail-net/policy"
 	"github.com/nsjail-net/nsjail-net/sandbox"
 	"github.com/nsjail-net/nsjail-net/state"
@@ -127,7 +128,22 @@ func runAction(c *cli.Context) error {
 func loadProfile(c *cli.Context, g *globals) (*policy.Profile, error) {
 	ref := c.String("profile")
 	if ref == "" {
+		// A trusted project profile (.nsjail-net.toml here or in a parent),
+		// else offline.
 		ref = "offline"
+		cwd, err := os.Getwd()
+		if err == nil {
+			proj, err := lifecycle.ProjectProfile(cwd)
+			if err != nil {
+				return nil, err
+			}
+			if proj != "" {
+				if err := lifecycle.CheckTrusted(proj); err != nil {
+					return nil, err
+				}
+				ref = proj
+			}
+		}
 	}
 	prof, err := g.finder.Load(ref)
 	if err != nil {

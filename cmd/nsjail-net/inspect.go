@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nsjail-net/nsjail-net/lifecycle"
+)
+
+func inspectCommand() *cli.Command {
+	return interspersed(&cli.Command{
+		Name:      "inspect",
+		Usage:     "show everything about a live sandbox",
+		ArgsUsage: "NAME",
+		Description: `Shows what list shows, plus the sandbox's interfaces and addresses, its
+routes, the resolv.conf its program sees, its published ports, the limits of
+its profile, the host rules made for it, and the firewall rules in force inside
+it with their packet and byte counters: a REJECT or DROP rule whose counters
+grow is traffic being blocked. NAME is a sandbox name or id (see list).
+
+The sandbox's network is read from outside through its namespace; nothing in
+it is changed.
+
+Examples:
+   sudo nsjail-net inspect lab1
+   sudo nsjail-net inspect lab1 --json | jq '.firewall'`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
+		},
+		BashComplete: completeSandboxNames,
+		Action:       inspectAction,
+	})
+}
+
+func inspectAction(c *cli.Context) error {
+	g, err := parseGlobals(c)
+	if err != nil {
+		return failSetup(err)
+	}
+	args := positionals(c)
+	if len(args) != 1 {
+		return usageError(c, fmt.Errorf("want one sandbox name, got %d arguments", len(args)))
+	}
+	dir, ok, err := lifecycle.OpenState(g.stateDir)
+	if err != nil {
+		return failSetup(withRootHint(err))
+	}
+	if !ok {
+		return failSetup(fmt.Errorf("no sandbox %q (see `nsjail-net list`)", args[0]))
+	}
+	rec, err := lifecycle.Find(dir, args[0])
+	if err != nil {
+		return failSetup(err)
+	}
+	info, err := lifecycle.Inspect(rec, lifecycle.InspectOptions{Finder: g.finder})
+	if err != nil {
+		return failSetup(err)
+	}
+	if c.Bool("json") {
+		err = lifecycle.WriteJSON(os.Stdout, info)
+	} else {
+		err = lifecycle.WriteInspect(os.Stdout, info)
+	}
+	if err != nil {
+		return failSetup(err)
+	}
+	return nil
+}
+
+// completeSandboxNames offers the names of live sandboxes (shell
+// completion; silent when the state dir cannot be read).
+func completeSandboxNames(c *cli.Context) {
+	if c.NArg() > 0 {
+		return
+	}
+	g, err := parseGlobals(c)
+	if err != nil {
+		return
+	}
+	dir, ok, err := lifecycle.OpenState(g.stateDir)
+	if err != nil || !ok {
+		return
+	}
+	rows, _, _ := lifecycle.Rows(dir, time.Now())
+	for _, r := range rows {
+		fmt.Fprintln(c.App.Writer, r.Name)
+	}
+}

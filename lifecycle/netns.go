@@ -1,0 +1,95 @@
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+
+	"github.com/vishvananda/netns"
+)
+
+// errSwitchBack: the thread could not return to its namespace; it is then
+// left locked, so the runtime discards it with its goroutine.
+var errSwitchBack = errors.New("switching the thread back to its network namespace")
+
+// doInNetns runs f on a throwaway goroutine whose locked OS thread is
+// switched into target and back (CNI's ns.Do). The thread is unlocked only
+// if switching back succeeded. Processes f starts inherit target;
+// goroutines f starts do not.
+func doInNetns(target netns.NsHandle, f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("opening the thread's network namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(target); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("entering network namespace: %w", err)
+			return
+		}
+		ferr := f()
+		if err := netns.Set(orig); err != nil {
+			errc <- errors.Join(ferr, fmt.Errorf("%w: %w", errSwitchBack, err))
+			return // still locked: the thread dies with this goroutine
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// outputInNetns runs a program inside target and returns its stdout.
+func outputInNetns(target netns.NsHandle, name string, args ...string) ([]byte, error) {
+	path, err := lookTool(name)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	err = doInNetns(target, func() error {
+		cmd := exec.Command(path, args...)
+		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+		var err error
+		out, err = cmd.Output()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+			return fmt.Errorf("%s: %w: %s", name, err, trimBytes(ee.Stderr))
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// lookTool finds an administration tool on PATH or in the sbin
+// directories (sudo and cron often leave them off PATH).
+func lookTool(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin/", "/sbin/", "/usr/local/sbin/"} {
+		if p, err := exec.LookPath(d + name); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found: install the iptables package", name)
+}
+
+func trimBytes(b []byte) string {
+	const max = 300
+	s := string(b)
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == ' ') {
+		s = s[:len(s)-1]
+	}
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
