@@ -1,6 +1,11 @@
 package lifecycle
 
 import (
+	"encoding/json"
+	"path/filepath"
+
+	"github.com/nsjail-net/nsjail-net/dns"
+
 	"errors"
 	"fmt"
 	"net"
@@ -22,18 +27,19 @@ import (
 // could not be read are left empty and explained in Warnings.
 type Info struct {
 	Row
-	ProfileOrigin string          `json:"profile_origin"`
-	Stage         string          `json:"stage"`
-	HostVeth      string          `json:"host_veth,omitempty"`
-	Bridge        string          `json:"bridge,omitempty"`
-	Interfaces    []Interface     `json:"interfaces"`
-	Routes        []Route         `json:"routes"`
-	ResolvConf    string          `json:"resolv_conf"`
-	Published     []Published     `json:"published"`
-	Limits        *Limits         `json:"limits,omitempty"`
-	Firewall      []FirewallTable `json:"firewall"`
-	HostRules     []string        `json:"host_rules"`
-	Warnings      []string        `json:"warnings,omitempty"`
+	ProfileOrigin string            `json:"profile_origin"`
+	Stage         string            `json:"stage"`
+	HostVeth      string            `json:"host_veth,omitempty"`
+	Bridge        string            `json:"bridge,omitempty"`
+	Interfaces    []Interface       `json:"interfaces"`
+	Routes        []Route           `json:"routes"`
+	ResolvConf    string            `json:"resolv_conf"`
+	Published     []Published       `json:"published"`
+	Limits        *Limits           `json:"limits,omitempty"`
+	Firewall      []FirewallTable   `json:"firewall"`
+	HostRules     []string          `json:"host_rules"`
+	DNSQueries    []dns.QueryRecord `json:"dns_queries"`
+	Warnings      []string          `json:"warnings,omitempty"`
 }
 
 // Interface is a link inside the sandbox.
@@ -72,6 +78,9 @@ type Limits struct {
 type InspectOptions struct {
 	// Finder, if set, reloads the sandbox's profile for its limits.
 	Finder *policy.Finder
+	// SandboxDir, if set, is the sandbox's state directory, where its
+	// resolver publishes its recent queries.
+	SandboxDir string
 }
 
 // Inspect gathers Info for a live sandbox. It reads the sandbox's network
@@ -102,6 +111,15 @@ func Inspect(rec *state.Sandbox, o InspectOptions) (*Info, error) {
 			warn("limits: reloading profile: %v", err)
 		} else {
 			info.Limits = l
+		}
+	}
+
+	info.DNSQueries = []dns.QueryRecord{}
+	if o.SandboxDir != "" {
+		if b, err := os.ReadFile(filepath.Join(o.SandboxDir, launch.QueryLogFile)); err == nil {
+			if err := json.Unmarshal(b, &info.DNSQueries); err != nil {
+				warn("dns queries: %v", err)
+			}
 		}
 	}
 

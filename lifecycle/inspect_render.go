@@ -89,6 +89,18 @@ func WriteInspect(w io.Writer, info *Info) error {
 		fmt.Fprintln(w, "  (none)")
 	}
 
+	section(w, "DNS queries (recent, oldest first)")
+	for _, q := range info.DNSQueries {
+		fmt.Fprintf(w, "  %s  %-8s %s %s %s", q.Time.Format("15:04:05"), q.Decision, q.Type, q.Name, q.Rcode)
+		if len(q.Answers) > 0 {
+			fmt.Fprintf(w, "  -> %s", strings.Join(q.Answers, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(info.DNSQueries) == 0 {
+		fmt.Fprintln(w, "  (none)")
+	}
+
 	for _, t := range info.Firewall {
 		section(w, fmt.Sprintf("Firewall (%s, table %s)", t.Family, t.Table))
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -149,3 +149,29 @@ nc -w 2 ` + labOtherIP + ` 8080 && echo OTHER; true`
 		t.Error("a sandbox reached an address it never resolved")
 	}
 }
+
+func TestDNSQueriesShowInInspect(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	l.DNSServer(t, labDNSIP+":53", dnsRecords())
+	prof := writeProfile(t, "insp", `
+[network]
+mode = "bridge"
+[dns]
+allow = ["www.example.test"]
+`)
+	wantCode(t, l.NSJ(t, "create", "q1", "--profile", prof), 0)
+	t.Cleanup(func() { l.NSJ(t, "delete", "q1") })
+	l.NSJ(t, "exec", "q1", "--", "sh", "-c", "getent ahostsv4 www.example.test; getent ahostsv4 other.example.test; true")
+	var out string
+	waitFor(t, func() bool {
+		out = l.NSJ(t, "inspect", "q1").Stdout
+		return strings.Contains(out, "other.example.test") && strings.Contains(out, "www.example.test")
+	})
+	for _, want := range []string{"allowed", "denied", labServerIP} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect lacks %q in its DNS section:\n%s", want, out)
+		}
+	}
+	wantCode(t, l.NSJ(t, "delete", "q1"), 0)
+}

@@ -55,7 +55,7 @@ func inspectAction(c *cli.Context) error {
 	if err != nil {
 		return failSetup(err)
 	}
-	info, err := lifecycle.Inspect(rec, lifecycle.InspectOptions{Finder: g.finder})
+	info, err := lifecycle.Inspect(rec, lifecycle.InspectOptions{Finder: g.finder, SandboxDir: dir.SandboxDir(rec.ID)})
 	if err != nil {
 		return failSetup(err)
 	}
