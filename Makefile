@@ -11,8 +11,12 @@ APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 p
 
 all: build
 
+# urfave_cli_no_docs leaves out the CLI's markdown/roff generators, whose
+# package initialisation every launch (and every init stage) would pay.
+TAGS     := urfave_cli_no_docs
+
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/nsjail-net
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/nsjail-net
 
 # Installs the system packages the tests and demo need (Debian/Ubuntu).
 deps:
@@ -47,8 +51,8 @@ demo: deps build
 	./demo/demo.sh $(CURDIR)/$(BIN)
 
 # The manual page, generated from the command definitions.
-man: build
-	./$(BIN) man > nsjail-net.8
+man:
+	$(GO) run ./cmd/nsjail-net man > nsjail-net.8
 
 clean:
 	rm -rf bin

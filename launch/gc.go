@@ -29,6 +29,7 @@ type GCReport struct {
 	Sandboxes []string `json:"sandboxes"` // records of dead launchers: "name (id)"
 	Leases    []string `json:"leases"`    // addresses
 	Names     []string `json:"names"`
+	Ports     []string `json:"ports"` // published host port claims
 	Links     []string `json:"links"` // host veths without a live sandbox
 	Rules     []string `json:"rules"` // per-sandbox host rules without a live sandbox
 	Files     []string `json:"files"` // per-sandbox directories without a record
@@ -36,7 +37,7 @@ type GCReport struct {
 
 // Empty reports whether the sweep found nothing.
 func (r GCReport) Empty() bool {
-	return len(r.Sandboxes)+len(r.Leases)+len(r.Names)+len(r.Links)+len(r.Rules)+len(r.Files) == 0
+	return len(r.Sandboxes)+len(r.Leases)+len(r.Names)+len(r.Ports)+len(r.Links)+len(r.Rules)+len(r.Files) == 0
 }
 
 // GCOptions change a sweep.
@@ -109,7 +110,7 @@ func Sweep(dir *state.Dir, bridge string, o GCOptions, log *slog.Logger) (GCRepo
 		r.Sandboxes = append(r.Sandboxes, label)
 	}
 
-	// 2. Leases and names of dead owners (their record may be gone).
+	// 2. Leases, names and host port claims of dead owners (their record may be gone).
 	if !o.DryRun {
 		leases, err := dir.ReapLeases()
 		errs = append(errs, err)
@@ -119,6 +120,9 @@ func Sweep(dir *state.Dir, bridge string, o GCOptions, log *slog.Logger) (GCRepo
 		names, err := dir.ReapNames()
 		errs = append(errs, err)
 		r.Names = append(r.Names, names...)
+		ports, err := dir.ReapPorts()
+		errs = append(errs, err)
+		r.Ports = append(r.Ports, ports...)
 	}
 
 	// 3. Host resources tagged with a sandbox that is not live.

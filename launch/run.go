@@ -143,6 +143,27 @@ func Run(spec Spec) (code int, retErr error) {
 			return sandbox.ExitSetup, err
 		}
 	}
+
+	// 4b. Published host ports, claimed before anything is built: a port
+	//     another live sandbox publishes fails the run at once. Publishing
+	//     on loopback (or on every address, loopback included) needs
+	//     route_localnet on the bridge for the host's own connections.
+	if bridged {
+		localnet := false
+		for _, pub := range p.Publish {
+			proto := string(pub.Proto)
+			if err := dir.ClaimPort(proto, pub.HostIP, pub.HostPort, id, owner); err != nil {
+				return sandbox.ExitSetup, err
+			}
+			undo.push("release host port", func() error { return dir.ReleasePort(proto, pub.HostIP, pub.HostPort, id) })
+			localnet = localnet || pub.HostIP.IsLoopback() || pub.HostIP.IsUnspecified()
+		}
+		if localnet {
+			if err := nat.EnsureRouteLocalnet(spec.Net.Bridge); err != nil {
+				return sandbox.ExitSetup, err
+			}
+		}
+	}
 	sbDir := dir.SandboxDir(id)
 	if err := os.MkdirAll(sbDir, 0o755); err != nil {
 		return sandbox.ExitSetup, fmt.Errorf("sandbox dir: %w", err)
@@ -239,7 +260,8 @@ func Run(spec Spec) (code int, retErr error) {
 			return sandbox.ExitSetup, fmt.Errorf("opening the sandbox's network namespace: %w", err)
 		}
 		undo.push("close netns handle", nsH.Close)
-		if _, err := nat.AddVeth(hostH, bridge, id, nsH); err != nil {
+		hostVeth, err := nat.AddVeth(hostH, bridge, id, nsH)
+		if err != nil {
 			return sandbox.ExitSetup, err
 		}
 		undo.push("delete veth", func() error { return nat.DeleteVeth(hostH, id) })
@@ -253,6 +275,10 @@ func Run(spec Spec) (code int, retErr error) {
 			return sandbox.ExitSetup, fmt.Errorf("netlink in the sandbox's namespace: %w", err)
 		}
 		err = nat.ConfigureSandboxLink(sbH, addrs)
+		// Bandwidth limits: TBFs on both ends of the veth, gone with it.
+		if lim := p.Limits; err == nil && (lim.EgressRate > 0 || lim.IngressRate > 0) {
+			err = nat.ApplyLimits(hostH, hostVeth, sbH, lim.EgressRate, lim.IngressRate)
+		}
 		sbH.Close()
 		if err != nil {
 			return sandbox.ExitSetup, err

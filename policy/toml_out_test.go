@@ -41,7 +41,7 @@ func TestTOMLRoundTrip(t *testing.T) {
 }
 
 func TestParseRate(t *testing.T) {
-	ok := map[string]uint64{"0": 0, "10mbit": 10_000_000, "1.5mbit": 1_500_000, "8bit": 8, "2Gbit": 2_000_000_000, "0.001kbit": 1, "100kbit": 100_000}
+	ok := map[string]uint64{"0": 0, "10mbit": 10_000_000, "1.5mbit": 1_500_000, "8000bit": 8000, "2Gbit": 2_000_000_000, "0.008mbit": 8000, "100kbit": 100_000}
 	for in, want := range ok {
 		if got, err := ParseRate(in); err != nil || got != want {
 			t.Errorf("ParseRate(%q) = %d, %v; want %d", in, got, err, want)
@@ -55,13 +55,15 @@ func TestParseRate(t *testing.T) {
 		"0.5bit":          `bad rate "0.5bit": not a whole number of bits per second`,
 		"99999999999gbit": `bad rate "99999999999gbit": too large`,
 		"10 mbit":         `bad rate "10 mbit": unknown unit " mbit" (allowed: bit, kbit, mbit, gbit)`,
+		"8bit":            `bad rate "8bit": below the smallest rate the kernel shapes, 8kbit (use "0" for no limit)`,
+		"7.999kbit":       `bad rate "7.999kbit": below the smallest rate the kernel shapes, 8kbit (use "0" for no limit)`,
 	}
 	for in, want := range bad {
 		if _, err := ParseRate(in); err == nil || err.Error() != want {
 			t.Errorf("ParseRate(%q):\ngot  %v\nwant %s", in, err, want)
 		}
 	}
-	for _, v := range []uint64{1, 999, 1000, 1_500_000, 10_000_000, 3_000_000_000} {
+	for _, v := range []uint64{8000, 8001, 9000, 1_500_000, 10_000_000, 3_000_000_000} {
 		if got, err := ParseRate(formatRate(v)); err != nil || got != v {
 			t.Errorf("formatRate(%d) = %q does not parse back: %d %v", v, formatRate(v), got, err)
 		}

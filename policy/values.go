@@ -239,8 +239,15 @@ func parseRate(s string) (uint64, *valueError) {
 		}
 		v += f * mult / scale
 	}
+	// The kernel's token bucket cannot express less (nat.ApplyLimits).
+	if v > 0 && v < MinRate {
+		return bad("below the smallest rate the kernel shapes, 8kbit (use \"0\" for no limit)")
+	}
 	return v, nil
 }
+
+// MinRate is the smallest non-zero rate limit, in bits per second.
+const MinRate = 8000
 
 // formatRate renders bits per second with the largest exact unit.
 func formatRate(v uint64) string {

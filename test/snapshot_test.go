@@ -181,7 +181,10 @@ func sharedBase(line string) bool {
 		}
 		return true
 	case "link", "route4", "route6":
-		return strings.Contains(rest, "nsjnet0") || strings.Contains(rest, "10.213.0.0/16")
+		// IPv6 forwarding (turned on for IPv6 sandboxes) makes the kernel
+		// add subnet-router anycast routes to the host's own links.
+		return strings.Contains(rest, "nsjnet0") || strings.Contains(rest, "10.213.0.0/16") ||
+			(section == "route6" && strings.HasPrefix(rest, "anycast ") && strings.Contains(rest, "table local"))
 	case "state":
 		return slices.Contains(sharedBaseState, line) || strings.HasSuffix(line, ".lock") ||
 			strings.HasPrefix(line, "state leases/.next-") // the allocator's hint
