@@ -42,11 +42,10 @@ func OwnerTag(id string) string { return "nsjail-net:" + id }
 //
 //   - allow_host: filter/NSJNET-HOSTALLOW accepts from the sandbox (v4,
 //     and v6 when on);
-//   - each publish entry: nat/NSJNET-DNAT to the sandbox port;
-//     filter/NSJNET-FORWARD accepts the DNATed connections towards the
-//     bridge; nat/NSJNET-POSTROUTING masquerades connections from the
-//     host's loopback, so that 127.0.0.1:HOST_PORT works from the host
-//     itself (that also needs net.ipv4.conf.BRIDGE.route_localnet = 1).
+//   - each publish entry: nat/NSJNET-DNAT to the sandbox port. The shared
+//     base (nat.Base) accepts DNATed connections towards the bridge and
+//     masquerades those from the host's own addresses, so 127.0.0.1:PORT
+//     works from the host (with route_localnet on the bridge).
 func HostRules(p *Profile, sb SandboxAddrs) []HostRule {
 	tag := []string{"-m", "comment", "--comment", OwnerTag(sb.ID)}
 	var out []HostRule
@@ -66,7 +65,6 @@ func HostRules(p *Profile, sb SandboxAddrs) []HostRule {
 	if !sb.IP.IsValid() {
 		return out
 	}
-	ip := hostPrefix(sb.IP).String()
 	for _, pub := range p.Publish {
 		proto := string(pub.Proto)
 		hp, sp := strconv.Itoa(int(pub.HostPort)), strconv.Itoa(int(pub.SandboxPort))
@@ -74,29 +72,11 @@ func HostRules(p *Profile, sb SandboxAddrs) []HostRule {
 		if !pub.HostIP.IsUnspecified() {
 			dest = []string{"-d", hostPrefix(pub.HostIP).String()}
 		}
-		out = append(out,
-			HostRule{Table: "nat", Chain: ChainDNAT, Args: concat(dest,
-				[]string{"-p", proto, "-m", proto, "--dport", hp}, tag,
-				[]string{"-j", "DNAT", "--to-destination", sb.IP.String() + ":" + sp})},
-			HostRule{Table: "filter", Chain: ChainForward, Args: concat(
-				[]string{"-d", ip}, outIf(sb.Bridge), []string{"-p", proto, "-m", proto, "--dport", sp,
-					"-m", "conntrack", "--ctstate", "DNAT"}, tag, []string{"-j", "ACCEPT"})},
-		)
-		if pub.HostIP.IsUnspecified() || pub.HostIP.IsLoopback() {
-			out = append(out, HostRule{Table: "nat", Chain: ChainPostrouting, Args: concat(
-				[]string{"-s", "127.0.0.0/8", "-d", ip, "-p", proto, "-m", proto, "--dport", sp}, tag,
-				[]string{"-j", "MASQUERADE"})})
-		}
+		out = append(out, HostRule{Table: "nat", Chain: ChainDNAT, Args: concat(dest,
+			[]string{"-p", proto, "-m", proto, "--dport", hp}, tag,
+			[]string{"-j", "DNAT", "--to-destination", sb.IP.String() + ":" + sp})})
 	}
 	return out
-}
-
-// outIf is the "-o" match for the bridge, none when unknown.
-func outIf(bridge string) []string {
-	if bridge == "" {
-		return nil
-	}
-	return []string{"-o", bridge}
 }
 
 func concat(parts ...[]string) []string {
