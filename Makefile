@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # System packages the tests, the demo and the benchmark use.
-APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux
+APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux python3-minimal socat nftables
 
 .PHONY: all build test unit integration fuzz bench demo deps clean man
 
@@ -32,6 +32,11 @@ deps:
 test: build
 	$(GO) vet $(PKGS)
 	NSJAIL_NET_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m $(PKGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRuleFlag$$' -fuzztime 5s ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePublishFlag$$' -fuzztime 5s ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzValidName$$' -fuzztime 5s ./state
+	$(GO) test -run '^$$' -fuzz '^FuzzProgramEnv$$' -fuzztime 5s ./cmd/nsjail-net
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test)

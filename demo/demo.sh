@@ -22,6 +22,8 @@ mount --bind /run/nsjail-net/.demo-resolv.conf /etc/resolv.conf 2>/dev/null || t
 
 ip link set lo up
 ip netns add world
+# On exit, end the servers this demo started (they live in its world).
+trap 'kill $(ip netns pids world) 2>/dev/null || true' EXIT
 ip link add up0 type veth peer name world0 netns world
 ip addr add 203.0.113.1/24 dev up0 && ip link set up0 up
 ip -n world addr add 203.0.113.2/24 dev world0
@@ -32,7 +34,7 @@ ip route add default via 203.0.113.2
 
 # Two tiny servers in the world; each prints who connected (after NAT).
 serve() { # addr port
-	ip netns exec world sh -c "while true; do echo 'hello from the world' | nc -N -l $1 $2 -v 2>&1 | sed -n 's/.*Connection received on \([^ ]*\).*/  world saw a connection to $1:$2 from \1/p'; done" &
+	ip netns exec world sh -c "while true; do echo 'hello from the world' | nc -N -n -v -l $1 $2 2>&1 | sed -u -n 's/.*Connection received on \([^ ]*\).*/  world saw a connection to $1:$2 from \1/p'; done" &
 }
 serve 203.0.113.10 80
 serve 198.51.100.7 5432
@@ -56,7 +58,7 @@ say "profile: only tcp/80 to 203.0.113.10"
 sed 's/^/  /' /tmp/nsjail-net-demo.toml
 
 say "allowed: nc 203.0.113.10 80 from inside the sandbox"
-"$BIN" run --profile /tmp/nsjail-net-demo.toml -- nc -w 2 203.0.113.10 80 | sed 's/^/  sandbox got: /'
+"$BIN" run --profile /tmp/nsjail-net-demo.toml -- nc -w 3 203.0.113.10 80 | sed "s/^/  sandbox got: /"
 sleep 0.2
 
 say "blocked: nc 198.51.100.7 5432 (no rule allows it: rejected at once)"
@@ -74,4 +76,3 @@ say "inside a bridged sandbox: its own address, route and resolv.conf"
 say "what the host keeps between runs: the bridge and the NAT rule"
 ip -br link show type bridge | sed 's/^/  /'
 iptables -t nat -S NSJNET-POSTROUTING | sed 's/^/  /'
-kill $(jobs -p) 2>/dev/null || true

@@ -55,6 +55,10 @@ func Exec(spec ExecSpec) (int, error) {
 	runtime.LockOSThread() // the init stage's parent-death signal, as in Run
 	defer runtime.UnlockOSThread()
 	sigs := sandbox.CatchSignals()
+	if err := sandbox.BecomeSubreaper(); err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("becoming a subreaper: %w", err)
+	}
+	defer func() { _ = sandbox.KillOrphans() }()
 
 	dir, err := state.Open(spec.StateDir)
 	if err != nil {

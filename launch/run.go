@@ -55,6 +55,9 @@ func Run(spec Spec) (code int, retErr error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sigs := sandbox.CatchSignals()
+	if err := sandbox.BecomeSubreaper(); err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("becoming a subreaper: %w", err)
+	}
 
 	log := spec.Log
 	st := newSteps(log)
@@ -132,7 +135,33 @@ func Run(spec Spec) (code int, retErr error) {
 		st.done("shared base")
 	}
 
-	// 4. Name resolution and the firewall, compiled for this sandbox.
+	// 4. The record gc and list rely on, written before anything that
+	//    outlives this process (files, veth, host rules, mounts).
+	var hostRules []nat.Rule
+	if bridged {
+		for _, r := range policy.HostRules(p, policy.SandboxAddrs{ID: id, IP: addrs.Addr.Addr(), IP6: addrs.Addr6.Addr(), Bridge: spec.Net.Bridge}) {
+			hostRules = append(hostRules, nat.Rule{Table: r.Table, Chain: r.Chain, Args: r.Args, IPv6: r.IPv6})
+		}
+	}
+	rec := &state.Sandbox{
+		ID: id, Name: name, Owner: owner,
+		Profile: p.Name, ProfileOrigin: p.Origin,
+		Created: time.Now().UTC(), Command: spec.Argv, Stage: "preparing",
+		Persistent: spec.Persistent, NoSeccomp: !p.Security.Seccomp,
+	}
+	if bridged {
+		rec.IP, rec.HostVeth, rec.Bridge = addrs.Addr.Addr().String(), nat.VethName(id), spec.Net.Bridge
+		if addrs.Addr6.IsValid() {
+			rec.IP6 = addrs.Addr6.Addr().String()
+		}
+		rec.HostRules = encodeRules(hostRules)
+	}
+	if err := dir.WriteSandbox(rec); err != nil {
+		return sandbox.ExitSetup, err
+	}
+	undo.push("remove state record", func() error { return dir.RemoveSandbox(id) })
+
+	// 4b. Name resolution and the firewall, compiled for this sandbox.
 	dnsConf, upstreams := resolvConfFor(p, bridged, log)
 	if bridged {
 		env := policy.Env{SandboxID: id, Subnet: spec.Net.Subnet, Gateway: spec.Net.Gateway(), DNSGuard: true}
@@ -144,7 +173,7 @@ func Run(spec Spec) (code int, retErr error) {
 		}
 	}
 
-	// 4b. Published host ports, claimed before anything is built: a port
+	// 4c. Published host ports, claimed before anything is built: a port
 	//     another live sandbox publishes fails the run at once. Publishing
 	//     on loopback (or on every address, loopback included) needs
 	//     route_localnet on the bridge for the host's own connections.
@@ -215,42 +244,24 @@ func Run(spec Spec) (code int, retErr error) {
 		return sandbox.ExitSetup, err
 	}
 	childRunning := true
-	undo.push("stop init stage", func() error {
+	undo.push("stop init stage and what the program left", func() error {
 		if childRunning {
 			child.Kill()
 		}
-		return nil
+		// Runs after the resolver stopped (pushed later, undone earlier), so
+		// our only children left are the program's daemonised descendants.
+		return sandbox.KillOrphans()
 	})
 	st.done("start init stage")
 
-	// 6. The record gc and list rely on, written before any host change
-	//    that outlives the sandbox's namespace.
-	var hostRules []nat.Rule
-	if bridged {
-		for _, r := range policy.HostRules(p, policy.SandboxAddrs{ID: id, IP: addrs.Addr.Addr(), IP6: addrs.Addr6.Addr(), Bridge: spec.Net.Bridge}) {
-			hostRules = append(hostRules, nat.Rule{Table: r.Table, Chain: r.Chain, Args: r.Args, IPv6: r.IPv6})
-		}
-	}
-	rec := &state.Sandbox{
-		ID: id, Name: name, Owner: owner, Pid: child.Pid,
-		Profile: p.Name, ProfileOrigin: p.Origin,
-		Created: time.Now().UTC(), Command: spec.Argv, Stage: "starting",
-		Persistent: spec.Persistent, NoSeccomp: !p.Security.Seccomp,
-	}
+	// 6. The record now names the init stage, so gc can end it.
+	rec.Pid, rec.Stage = child.Pid, "starting"
 	if pidOwner, err := state.OwnerOf(child.Pid); err == nil {
 		rec.PidStart = pidOwner.StartTime
-	}
-	if bridged {
-		rec.IP, rec.HostVeth, rec.Bridge = addrs.Addr.Addr().String(), nat.VethName(id), spec.Net.Bridge
-		if addrs.Addr6.IsValid() {
-			rec.IP6 = addrs.Addr6.Addr().String()
-		}
-		rec.HostRules = encodeRules(hostRules)
 	}
 	if err := dir.WriteSandbox(rec); err != nil {
 		return sandbox.ExitSetup, err
 	}
-	undo.push("remove state record", func() error { return dir.RemoveSandbox(id) })
 	st.done("state record")
 
 	// 7. Wire the network into the child's namespace from outside.

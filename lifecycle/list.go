@@ -44,7 +44,8 @@ func RowOf(rec *state.Sandbox, now time.Time) Row {
 	}
 }
 
-// Rows returns the live sandboxes, oldest first, and how many records
+// Rows returns the live sandboxes (those set up far enough to have a
+// process), oldest first, and how many records
 // belong to dead launchers (left for gc). Unreadable records are reported
 // in err; the others are still returned.
 func Rows(dir *state.Dir, now time.Time) (rows []Row, dead int, err error) {
@@ -54,6 +55,9 @@ func Rows(dir *state.Dir, now time.Time) (rows []Row, dead int, err error) {
 		if !rec.Owner.Alive() {
 			dead++
 			continue
+		}
+		if rec.Pid <= 0 {
+			continue // still being set up: listed once its init stage exists
 		}
 		rows = append(rows, RowOf(rec, now))
 	}

@@ -23,7 +23,8 @@ import (
 //     ICMP sockets so ping works with no capability;
 //  5. lo up;
 //  6. the firewall, installed here so it dies with the namespace and the
-//     program, which keeps no capability, cannot change it.
+//     program, which keeps no capability, cannot change it;
+//  7. /proc/sys and /proc/sysrq-trigger read-only.
 func setupNamespaces(cfg *ChildConfig) error {
 	// 1, 2. Mounts private, resolv.conf and hosts.
 	if err := setupMounts(cfg); err != nil {
@@ -65,6 +66,24 @@ func setupNamespaces(cfg *ChildConfig) error {
 	if cfg.Rules6 != "" {
 		if err := restore(cfg.Ip6tablesRestore, cfg.Rules6); err != nil {
 			return step("install firewall (ipv6)", err)
+		}
+	}
+	// 7. Kernel knobs read-only (see lockProc).
+	return lockProc()
+}
+
+// lockProc makes /proc/sys and /proc/sysrq-trigger read-only in the
+// sandbox's mount namespace. Writing a sysctl needs no capability, only the
+// file's mode: uid 0 inside could otherwise turn IPv6 back on
+// (net/ipv6/conf/*/disable_ipv6), or worse, set kernel/core_pattern. The
+// seccomp filter keeps the program from undoing these mounts.
+func lockProc() error {
+	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger"} {
+		if _, err := os.Stat(p); err != nil {
+			continue // not in this kernel (CONFIG_MAGIC_SYSRQ off)
+		}
+		if err := bindReadOnly(p); err != nil {
+			return step("make "+p+" read-only", err)
 		}
 	}
 	return nil
@@ -138,5 +157,5 @@ func joinNamespaces(cfg *ChildConfig) error {
 	}
 	unix.Close(joinNetFd)
 	unix.Close(joinUTSFd)
-	return nil
+	return lockProc()
 }
