@@ -229,14 +229,9 @@ func Run(spec Spec) (code int, retErr error) {
 		cfg.Hide = dns.HiddenDirs
 	}
 	if compiled != nil {
-		cfg.Rules4, cfg.Rules6 = compiled.IPv4, compiled.IPv6
-		if cfg.IptablesRestore, err = nat.RestoreBinary(false); err != nil {
+		// Fail before anything starts when iptables is missing.
+		if _, err := nat.RestoreBinary(compiled.IPv6 != ""); err != nil {
 			return sandbox.ExitSetup, err
-		}
-		if cfg.Rules6 != "" {
-			if cfg.Ip6tablesRestore, err = nat.RestoreBinary(true); err != nil {
-				return sandbox.ExitSetup, err
-			}
 		}
 	}
 	child, err := sandbox.Start(cfg, spec.Stdio)
@@ -264,34 +259,34 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 	st.done("state record")
 
-	// 7. Wire the network into the child's namespace from outside.
+	// 7. Wire the network into the child's namespace from outside, while
+	//    the init stage's runtime starts: the firewall, the veth, the
+	//    resolver, then (once the child has set up its side) addresses and
+	//    routes.
 	if bridged {
 		nsH, err := netns.GetFromPid(child.Pid)
 		if err != nil {
 			return sandbox.ExitSetup, fmt.Errorf("opening the sandbox's network namespace: %w", err)
 		}
 		undo.push("close netns handle", nsH.Close)
+		// 7a. The firewall goes into the sandbox's own namespace, where it
+		//     dies with it and the program (no capability) cannot touch it.
+		//     iptables-restore runs now, in parallel; exec waits for it.
+		fwDone := make(chan error, 1)
+		go func() { fwDone <- installFirewall(nsH, compiled) }()
 		hostVeth, err := nat.AddVeth(hostH, bridge, id, nsH)
 		if err != nil {
 			return sandbox.ExitSetup, err
 		}
 		undo.push("delete veth", func() error { return nat.DeleteVeth(hostH, id) })
 		st.done("veth")
-		if err := child.WaitReady(); err != nil {
-			return sandbox.ExitSetup, fmt.Errorf("setting up the sandbox: %w", err)
-		}
-		st.done("init stage ready")
 		sbH, err := netlink.NewHandleAt(nsH)
 		if err != nil {
 			return sandbox.ExitSetup, fmt.Errorf("netlink in the sandbox's namespace: %w", err)
 		}
-		err = nat.ConfigureSandboxLink(sbH, addrs)
-		// Bandwidth limits: TBFs on both ends of the veth, gone with it.
-		if lim := p.Limits; err == nil && (lim.EgressRate > 0 || lim.IngressRate > 0) {
-			err = nat.ApplyLimits(hostH, hostVeth, sbH, lim.EgressRate, lim.IngressRate)
-		}
-		sbH.Close()
-		if err != nil {
+		undo.push("close sandbox netlink handle", func() error { sbH.Close(); return nil })
+		// 7b. The resolver listens on the sandbox's lo (up from here on).
+		if err := nat.LoopbackUp(sbH); err != nil {
 			return sandbox.ExitSetup, err
 		}
 		res, err := startResolver(nsH, p, name, upstreams, queryLogPath(sbDir), log)
@@ -300,6 +295,23 @@ func Run(spec Spec) (code int, retErr error) {
 		}
 		undo.push("stop resolver", res.close)
 		st.done("resolver")
+		if err := child.WaitReady(); err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("setting up the sandbox: %w", err)
+		}
+		st.done("init stage ready")
+		// 7c. Addresses, routes, limits: eth0 goes up only now, after the
+		//     child turned IPv6 off for it where the profile wants it off.
+		err = nat.ConfigureSandboxLink(sbH, addrs)
+		if lim := p.Limits; err == nil && (lim.EgressRate > 0 || lim.IngressRate > 0) {
+			// Token buckets on both ends of the veth, gone with it.
+			err = nat.ApplyLimits(hostH, hostVeth, sbH, lim.EgressRate, lim.IngressRate)
+		}
+		if err != nil {
+			return sandbox.ExitSetup, err
+		}
+		if err := <-fwDone; err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("installing the sandbox's firewall: %w", err)
+		}
 		if err := nat.AddRules(hostRules); err != nil {
 			return sandbox.ExitSetup, err
 		}
@@ -376,4 +388,16 @@ func resolvConfFor(p *policy.Profile, bridged bool, log *slog.Logger) (dns.Confi
 	}
 	c.Servers = []netip.Addr{dns.ResolverAddr.Addr()}
 	return c, dns.AddrPorts(servers)
+}
+
+// installFirewall applies the compiled rules inside the sandbox's network
+// namespace (a fresh one: the tables are empty).
+func installFirewall(ns netns.NsHandle, rs *policy.Ruleset) error {
+	if err := nat.RestoreInNetns(ns, false, rs.IPv4); err != nil {
+		return err
+	}
+	if rs.IPv6 != "" {
+		return nat.RestoreInNetns(ns, true, rs.IPv6)
+	}
+	return nil
 }

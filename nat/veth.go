@@ -130,3 +130,15 @@ func family(a netip.Addr) int {
 	}
 	return unix.AF_INET6
 }
+
+// LoopbackUp brings lo up through a handle bound to a sandbox's namespace.
+func LoopbackUp(h *netlink.Handle) error {
+	lo, err := h.LinkByName("lo")
+	if err == nil {
+		err = h.LinkSetUp(lo)
+	}
+	if err != nil {
+		return fmt.Errorf("bringing the sandbox's lo up: %w", err)
+	}
+	return nil
+}

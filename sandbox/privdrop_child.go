@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,7 +28,7 @@ const (
 //     root inside the sandbox is an ordinary user; ambient raising locked
 //     off (needs CAP_SETPCAP). KEEP_CAPS stays unlocked: tools such as ping
 //     call PR_SET_KEEPCAPS, harmless with nothing to keep.
-//  3. setgroups, setgid, setuid (Go applies these to every thread).
+//  3. setgroups, setresgid, setresuid, on the exec'ing thread.
 //  4. capset: effective, permitted and inheritable all empty (this thread,
 //     which is the one that execs); ambient cleared.
 //  5. parent-death signal re-armed: a uid change clears it. Then check the
@@ -55,15 +55,18 @@ func finalizeAndFind(cfg *ChildConfig) (string, error) {
 	if err := unix.Prctl(unix.PR_SET_SECUREBITS, uintptr(bits), 0, 0, 0); err != nil {
 		return "", step("set securebits", err)
 	}
-	// 3. Identity.
-	if err := syscall.Setgroups(cfg.Groups); err != nil {
+	// 3. Identity, on this thread only: it is the one that execs, and
+	//    execve ends the runtime's other threads, which run none of the
+	//    program's code. (syscall.Setuid would stop the world and signal
+	//    every thread, milliseconds on the launch path, for nothing.)
+	if err := setgroupsThread(cfg.Groups); err != nil {
 		return "", step("setgroups", fmt.Errorf("%v: %w", cfg.Groups, err))
 	}
-	if err := syscall.Setgid(cfg.GID); err != nil {
-		return "", step("setgid", fmt.Errorf("%d: %w", cfg.GID, err))
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(cfg.GID), uintptr(cfg.GID), uintptr(cfg.GID)); e != 0 {
+		return "", step("setgid", fmt.Errorf("%d: %w", cfg.GID, e))
 	}
-	if err := syscall.Setuid(cfg.UID); err != nil {
-		return "", step("setuid", fmt.Errorf("%d: %w", cfg.UID, err))
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(cfg.UID), uintptr(cfg.UID), uintptr(cfg.UID)); e != 0 {
+		return "", step("setuid", fmt.Errorf("%d: %w", cfg.UID, e))
 	}
 	// 4. Capabilities.
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
@@ -190,4 +193,20 @@ func lastCap() int {
 		return unix.CAP_LAST_CAP
 	}
 	return n
+}
+
+// setgroupsThread sets the supplementary groups of the calling thread.
+func setgroupsThread(groups []int) error {
+	gids := make([]uint32, len(groups))
+	for i, g := range groups {
+		gids[i] = uint32(g)
+	}
+	var p unsafe.Pointer
+	if len(gids) > 0 {
+		p = unsafe.Pointer(&gids[0])
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(p), 0); e != 0 {
+		return e
+	}
+	return nil
 }

@@ -64,12 +64,6 @@ type ChildConfig struct {
 	// exist (systemd-resolved's sockets), so no lookup escapes to the host.
 	Hide []string `json:"hide,omitempty"`
 
-	// Firewall: iptables-restore input applied inside the namespace.
-	IptablesRestore  string `json:"iptables_restore,omitempty"`
-	Ip6tablesRestore string `json:"ip6tables_restore,omitempty"`
-	Rules4           string `json:"rules4,omitempty"`
-	Rules6           string `json:"rules6,omitempty"`
-
 	// Join: instead of new network and UTS namespaces, enter those of a
 	// live sandbox (fds joinNetFd and joinUTSFd, opened by the parent).
 	Join bool `json:"join,omitempty"`

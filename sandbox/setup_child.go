@@ -1,10 +1,8 @@
 package sandbox
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -22,9 +20,11 @@ import (
 //     profile wants it (before eth0 goes up, so it never gets an address), unprivileged
 //     ICMP sockets so ping works with no capability;
 //  5. lo up;
-//  6. the firewall, installed here so it dies with the namespace and the
-//     program, which keeps no capability, cannot change it;
-//  7. /proc/sys and /proc/sysrq-trigger read-only.
+//  6. /proc/sys and /proc/sysrq-trigger read-only.
+//
+// The firewall goes into this namespace too, from the parent, in parallel
+// (launch.installFirewall): it dies with the namespace, and the program,
+// which keeps no capability, cannot change it.
 func setupNamespaces(cfg *ChildConfig) error {
 	// 1, 2. Mounts private, resolv.conf and hosts.
 	if err := setupMounts(cfg); err != nil {
@@ -57,18 +57,7 @@ func setupNamespaces(cfg *ChildConfig) error {
 	if err != nil {
 		return step("lo up", err)
 	}
-	// 6. Firewall.
-	if cfg.Rules4 != "" {
-		if err := restore(cfg.IptablesRestore, cfg.Rules4); err != nil {
-			return step("install firewall (ipv4)", err)
-		}
-	}
-	if cfg.Rules6 != "" {
-		if err := restore(cfg.Ip6tablesRestore, cfg.Rules6); err != nil {
-			return step("install firewall (ipv6)", err)
-		}
-	}
-	// 7. Kernel knobs read-only (see lockProc).
+	// 6. Kernel knobs read-only (see lockProc).
 	return lockProc()
 }
 
@@ -93,19 +82,6 @@ func writeSysctl(name, value string) error {
 	path := "/proc/sys/" + name
 	if err := os.WriteFile(path, []byte(value), 0); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
-// restore feeds rules to iptables-restore, which in this fresh namespace
-// replaces the (empty) tables atomically.
-func restore(bin, rules string) error {
-	cmd := exec.Command(bin, "-w")
-	cmd.Stdin = bytes.NewBufferString(rules)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %w: %s", bin, err, bytes.TrimSpace(out))
 	}
 	return nil
 }
