@@ -127,6 +127,9 @@ func ensureBase(dir *state.Dir, h *netlink.Handle, n Network, need6 bool) (netli
 	if err != nil {
 		return nil, err
 	}
+	if err := nat.EnsureSourceCheck(n.Bridge); err != nil {
+		return nil, err
+	}
 	// The IPv6 chains go in even when no sandbox uses IPv6: the host guard
 	// must hold for IPv6 traffic from the bridge too (link-local included).
 	base := nat.Base{Bridge: n.Bridge, Subnet: n.Subnet, Subnet6: n.Subnet6}

@@ -86,6 +86,9 @@ func (b Base) restoreText(v6 bool) string {
 	w("-A %s -i %s -s %s %s -j ACCEPT", ChainForward, br, subnet, tag)
 	w("-A %s -o %s -m conntrack --ctstate RELATED,ESTABLISHED %s -j ACCEPT", ChainForward, br, tag)
 	w("-A %s -o %s -d %s -m conntrack --ctstate DNAT %s -j ACCEPT", ChainForward, br, subnet, tag)
+	// Source check: from the bridge, only the sandbox subnet is forwarded,
+	// whatever the host's FORWARD policy.
+	w("-A %s -i %s %s -j DROP", ChainForward, br, tag)
 	w("COMMIT")
 	w("*nat")
 	w(":%s - [0:0]", ChainPostrouting)

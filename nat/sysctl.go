@@ -25,3 +25,18 @@ func EnsureForwarding(v6 bool) error {
 	}
 	return nil
 }
+
+// EnsureSourceCheck turns on strict reverse-path filtering on the bridge:
+// a packet from the bridge whose source the host would not route back
+// through the bridge (a spoofed source) is dropped.
+func EnsureSourceCheck(bridge string) error {
+	p := "/proc/sys/net/ipv4/conf/" + bridge + "/rp_filter"
+	cur, err := os.ReadFile(p)
+	if err == nil && bytes.Equal(bytes.TrimSpace(cur), []byte("1")) {
+		return nil
+	}
+	if err := os.WriteFile(p, []byte("1"), 0); err != nil {
+		return fmt.Errorf("source check on %s (%s): %w", bridge, p, err)
+	}
+	return nil
+}
