@@ -16,6 +16,7 @@ import (
 // (policy.HostRules), each tagged with policy.OwnerTag(id).
 var perSandboxChains = []struct{ table, chain string }{
 	{"filter", policy.ChainHostAllow},
+	{"filter", policy.ChainSandboxAllow},
 	{"filter", policy.ChainForward},
 	{"nat", policy.ChainDNAT},
 	{"nat", policy.ChainPostrouting},

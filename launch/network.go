@@ -75,6 +75,7 @@ func (n Network) Addr6For(v4 netip.Addr) netip.Addr {
 // launches skip the iptables checks (a few processes each) while the bridge
 // they were made for still exists.
 type baseMarker struct {
+	Digest  string `json:"digest"` // nat.Base.Digest of what was installed
 	Bridge  string `json:"bridge"`
 	Index   int    `json:"ifindex"`
 	Subnet  string `json:"subnet"`
@@ -93,8 +94,15 @@ func readMarker(dir *state.Dir) (baseMarker, error) {
 }
 
 func (m baseMarker) covers(n Network, link netlink.Link, need6 bool) bool {
-	return m.Bridge == n.Bridge && m.Index == link.Attrs().Index && m.Subnet == n.Subnet.String() &&
-		(!need6 || m.Subnet6 == n.Subnet6.String())
+	return m.Digest == n.base().Digest() && m.Bridge == n.Bridge && m.Index == link.Attrs().Index &&
+		m.Subnet == n.Subnet.String() && (!need6 || m.Subnet6 == n.Subnet6.String())
+}
+
+// base is the shared iptables base for this network. Its IPv6 chains go in
+// even when no sandbox uses IPv6: the host guard must hold for IPv6 traffic
+// from the bridge too (link-local included).
+func (n Network) base() nat.Base {
+	return nat.Base{Bridge: n.Bridge, Subnet: n.Subnet, Subnet6: n.Subnet6}
 }
 
 // ensureBase makes the shared base (bridge, forwarding, chains and jumps)
@@ -130,13 +138,11 @@ func ensureBase(dir *state.Dir, h *netlink.Handle, n Network, need6 bool) (netli
 	if err := nat.EnsureSourceCheck(n.Bridge); err != nil {
 		return nil, err
 	}
-	// The IPv6 chains go in even when no sandbox uses IPv6: the host guard
-	// must hold for IPv6 traffic from the bridge too (link-local included).
-	base := nat.Base{Bridge: n.Bridge, Subnet: n.Subnet, Subnet6: n.Subnet6}
+	base := n.base()
 	if err := nat.EnsureBase(base); err != nil {
 		return nil, err
 	}
-	m = baseMarker{Bridge: n.Bridge, Index: link.Attrs().Index, Subnet: n.Subnet.String()}
+	m = baseMarker{Digest: base.Digest(), Bridge: n.Bridge, Index: link.Attrs().Index, Subnet: n.Subnet.String()}
 	if with6 {
 		m.Subnet6 = n.Subnet6.String()
 	}

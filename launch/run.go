@@ -274,7 +274,7 @@ func Run(spec Spec) (code int, retErr error) {
 		//     iptables-restore runs now, in parallel; exec waits for it.
 		fwDone := make(chan error, 1)
 		go func() { fwDone <- installFirewall(nsH, compiled) }()
-		hostVeth, err := nat.AddVeth(hostH, bridge, id, nsH)
+		hostVeth, err := nat.AddVeth(hostH, bridge, id, nsH, !p.Firewall.AllowSandboxes)
 		if err != nil {
 			return sandbox.ExitSetup, err
 		}

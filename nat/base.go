@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -14,11 +15,12 @@ import (
 // Chains we own on the host. Everything of ours lives in them; each
 // built-in chain holds exactly one jump to ours, inserted first.
 const (
-	ChainInput       = "NSJNET-INPUT"       // filter: the host guard for traffic from the bridge
-	ChainHostAllow   = "NSJNET-HOSTALLOW"   // filter: per-sandbox allow_host exceptions
-	ChainForward     = "NSJNET-FORWARD"     // filter: sandbox egress and return traffic
-	ChainPostrouting = "NSJNET-POSTROUTING" // nat: MASQUERADE for the subnet
-	ChainDNAT        = "NSJNET-DNAT"        // nat: per-sandbox published ports
+	ChainInput        = "NSJNET-INPUT"       // filter: the host guard for traffic from the bridge
+	ChainHostAllow    = "NSJNET-HOSTALLOW"   // filter: per-sandbox allow_host exceptions
+	ChainForward      = "NSJNET-FORWARD"     // filter: sandbox egress and return traffic
+	ChainSandboxAllow = "NSJNET-SBALLOW"     // filter: per-sandbox allow_sandboxes exceptions
+	ChainPostrouting  = "NSJNET-POSTROUTING" // nat: MASQUERADE for the subnet
+	ChainDNAT         = "NSJNET-DNAT"        // nat: per-sandbox published ports
 )
 
 // Base is the shared host configuration every bridged sandbox relies on.
@@ -50,6 +52,7 @@ var jumps = []jump{
 // subChains hold per-sandbox rules: created if missing, never flushed here.
 var subChains = []struct{ table, chain string }{
 	{"filter", ChainHostAllow},
+	{"filter", ChainSandboxAllow},
 	{"nat", ChainDNAT},
 }
 
@@ -82,6 +85,7 @@ func (b Base) restoreText(v6 bool) string {
 	// Forwarding: sandboxes never reach each other through the host; their
 	// egress is filtered inside their own namespace; replies and published
 	// ports come back.
+	w("-A %s -i %s -o %s %s -j %s", ChainForward, br, br, tag, ChainSandboxAllow)
 	w("-A %s -i %s -o %s %s -j DROP", ChainForward, br, br, tag)
 	w("-A %s -i %s -s %s %s -j ACCEPT", ChainForward, br, subnet, tag)
 	w("-A %s -o %s -m conntrack --ctstate RELATED,ESTABLISHED %s -j ACCEPT", ChainForward, br, tag)
@@ -145,7 +149,7 @@ func DeleteBase(b Base) error {
 			errs = append(errs, deleteJumps(ipt, j))
 		}
 		for _, c := range []struct{ table, chain string }{
-			{"filter", ChainInput}, {"filter", ChainHostAllow}, {"filter", ChainForward},
+			{"filter", ChainInput}, {"filter", ChainHostAllow}, {"filter", ChainForward}, {"filter", ChainSandboxAllow},
 			{"nat", ChainPostrouting}, {"nat", ChainDNAT},
 		} {
 			errs = append(errs, deleteChain(ipt, c.table, c.chain))
@@ -293,4 +297,22 @@ func isNotExist(err error) bool {
 		return e.IsNotExist() || strings.Contains(e.Error(), "No chain/target/match by that name")
 	}
 	return false
+}
+
+// Digest identifies the base's content: a launcher that would install
+// different chains (another version, other flags) sees a different digest
+// and re-ensures the base instead of trusting a marker.
+func (b Base) Digest() string {
+	h := fnv.New64a()
+	h.Write([]byte(b.restoreText(false)))
+	if b.Subnet6.IsValid() {
+		h.Write([]byte(b.restoreText(true)))
+	}
+	for _, j := range jumps {
+		fmt.Fprintf(h, "%s %s %v\n", j.table, j.chain, j.args())
+	}
+	for _, c := range subChains {
+		fmt.Fprintf(h, "%s %s\n", c.table, c.chain)
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
 }

@@ -48,7 +48,7 @@ func newLimitsLab(t *testing.T) *limitsLab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	veth, err := AddVeth(hs[0], br, "limits", nss[1])
+	veth, err := AddVeth(hs[0], br, "limits", nss[1], true)
 	if err != nil {
 		t.Fatal(err)
 	}

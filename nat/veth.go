@@ -23,9 +23,11 @@ func VethAlias(id string) string { return OwnerTag + ":" + id }
 
 // AddVeth creates the sandbox's veth pair in one request: the host end
 // enslaved to the bridge, the peer created directly inside the sandbox's
-// namespace as eth0. The host end's bridge port is isolated, so sandboxes
-// on the bridge cannot reach each other, and it is brought up.
-func AddVeth(h *netlink.Handle, bridge netlink.Link, id string, sandboxNS netns.NsHandle) (netlink.Link, error) {
+// namespace as eth0, and brings it up. With isolated, the host end's bridge
+// port is isolated, so the sandbox and its neighbours cannot reach each
+// other; a sandbox whose profile allows reaching other sandboxes gets a
+// normal port (isolated ports talk to normal ones, not to each other).
+func AddVeth(h *netlink.Handle, bridge netlink.Link, id string, sandboxNS netns.NsHandle, isolated bool) (netlink.Link, error) {
 	name := VethName(id)
 	veth := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{
@@ -44,7 +46,7 @@ func AddVeth(h *netlink.Handle, bridge netlink.Link, id string, sandboxNS netns.
 	if err == nil {
 		err = h.LinkSetAlias(link, VethAlias(id))
 	}
-	if err == nil {
+	if err == nil && isolated {
 		err = h.LinkSetIsolated(link, true)
 	}
 	if err == nil {

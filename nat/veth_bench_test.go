@@ -46,7 +46,7 @@ func BenchmarkVethSetup(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				_, err = AddVeth(host, bridge, id, ns)
+				_, err = AddVeth(host, bridge, id, ns, true)
 				_ = ns.Close() // the peer keeps the namespace alive
 				if err != nil {
 					b.Fatal(err)
@@ -67,7 +67,7 @@ func BenchmarkVethSetup(b *testing.B) {
 				}
 				b.StartTimer()
 				t0 := time.Now()
-				if _, err := AddVeth(host, bridge, "bench", ns); err != nil {
+				if _, err := AddVeth(host, bridge, "bench", ns, true); err != nil {
 					b.Fatal(err)
 				}
 				t1 := time.Now()

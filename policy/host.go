@@ -8,11 +8,12 @@ import (
 // Host-side chains. They are created and jumped to by the launcher's
 // shared base (package nat); HostRules only fills them.
 const (
-	ChainInput       = "NSJNET-INPUT"       // filter INPUT
-	ChainHostAllow   = "NSJNET-HOSTALLOW"   // filter, from NSJNET-INPUT: sandboxes that may reach the host
-	ChainForward     = "NSJNET-FORWARD"     // filter FORWARD
-	ChainPostrouting = "NSJNET-POSTROUTING" // nat POSTROUTING
-	ChainDNAT        = "NSJNET-DNAT"        // nat PREROUTING and OUTPUT
+	ChainInput        = "NSJNET-INPUT"       // filter INPUT
+	ChainHostAllow    = "NSJNET-HOSTALLOW"   // filter, from NSJNET-INPUT: sandboxes that may reach the host
+	ChainForward      = "NSJNET-FORWARD"     // filter FORWARD
+	ChainSandboxAllow = "NSJNET-SBALLOW"     // filter, from NSJNET-FORWARD: sandboxes that may reach their neighbours
+	ChainPostrouting  = "NSJNET-POSTROUTING" // nat POSTROUTING
+	ChainDNAT         = "NSJNET-DNAT"        // nat PREROUTING and OUTPUT
 )
 
 // HostRule is one rule in the host's namespace, in go-iptables form:
@@ -42,6 +43,8 @@ func OwnerTag(id string) string { return "nsjail-net:" + id }
 //
 //   - allow_host: filter/NSJNET-HOSTALLOW accepts from the sandbox (v4,
 //     and v6 when on);
+//   - allow_sandboxes: filter/NSJNET-SBALLOW accepts, between bridge ports,
+//     what the sandbox sends and the replies to it;
 //   - each publish entry: nat/NSJNET-DNAT to the sandbox port. The shared
 //     base (nat.Base) accepts DNATed connections towards the bridge and
 //     masquerades those from the host's own addresses, so 127.0.0.1:PORT
@@ -64,6 +67,19 @@ func HostRules(p *Profile, sb SandboxAddrs) []HostRule {
 	}
 	if !sb.IP.IsValid() {
 		return out
+	}
+	if p.Firewall.AllowSandboxes {
+		// Bridged frames between sandboxes pass the host's FORWARD chain
+		// (br_netfilter), where the shared base drops them but for these.
+		for _, a := range []netip.Addr{sb.IP, sb.IP6} {
+			if !a.IsValid() || (a.Is6() && !p.Network.IPv6) {
+				continue
+			}
+			ip := hostPrefix(a).String()
+			out = append(out,
+				HostRule{Table: "filter", Chain: ChainSandboxAllow, IPv6: a.Is6(), Args: concat([]string{"-s", ip}, tag, []string{"-j", "ACCEPT"})},
+				HostRule{Table: "filter", Chain: ChainSandboxAllow, IPv6: a.Is6(), Args: concat([]string{"-d", ip, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"}, tag, []string{"-j", "ACCEPT"})})
+		}
 	}
 	for _, pub := range p.Publish {
 		proto := string(pub.Proto)

@@ -175,3 +175,65 @@ allow = ["www.example.test"]
 	}
 	wantCode(t, l.NSJ(t, "delete", "q1"), 0)
 }
+
+func TestDNSConcurrentSandboxesKeepTheirOwnAllowlists(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	l.DNSServer(t, labDNSIP+":53", dnsRecords())
+	mk := func(name, allow string) string {
+		return writeProfile(t, name, "[network]\nmode = \"bridge\"\n[dns]\nallow = [\""+allow+"\"]\n")
+	}
+	wantCode(t, l.NSJ(t, "create", "dnsa", "--profile", mk("a", "www.example.test")), 0)
+	t.Cleanup(func() { l.NSJ(t, "delete", "dnsa") })
+	wantCode(t, l.NSJ(t, "create", "dnsb", "--profile", mk("b", "a.ok.test")), 0)
+	t.Cleanup(func() { l.NSJ(t, "delete", "dnsb") })
+	status := func(sb, name string) string {
+		r := l.NSJ(t, "exec", sb, "--", "dig", "+noall", "+comments", "+tries=1", "+time=3", name)
+		for _, line := range strings.Split(r.Stdout, "\n") {
+			if _, after, ok := strings.Cut(line, "status: "); ok {
+				return strings.TrimSuffix(strings.Fields(after)[0], ",")
+			}
+		}
+		return "no answer: " + r.String()
+	}
+	for _, c := range []struct{ sb, name, want string }{
+		{"dnsa", "www.example.test", "NOERROR"}, {"dnsa", "a.ok.test", "NXDOMAIN"},
+		{"dnsb", "a.ok.test", "NOERROR"}, {"dnsb", "www.example.test", "NXDOMAIN"},
+	} {
+		if got := status(c.sb, c.name); got != c.want {
+			t.Errorf("%s resolving %s: %s, want %s", c.sb, c.name, got, c.want)
+		}
+	}
+	wantCode(t, l.NSJ(t, "delete", "dnsa"), 0)
+	wantCode(t, l.NSJ(t, "delete", "dnsb"), 0)
+}
+
+func TestDNSNamesInRulesOpenAAAAToo(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	l.DNSServer(t, labDNSIP+":53", dnsRecords())
+	srv := l.TCPServer(t, "["+labServerIP6+"]:8080")
+	prof := writeProfile(t, "v6names", `
+[network]
+mode = "bridge"
+ipv6 = true
+[firewall]
+default = "deny"
+[[firewall.rules]]
+action = "allow"
+proto = "tcp"
+to = ["www.example.test"]
+ports = [8080]
+`)
+	script := `nc -6 -w 2 ` + labServerIP6 + ` 8080 && echo EARLY
+getent ahostsv6 www.example.test >/dev/null
+nc -6 -w 3 ` + labServerIP6 + ` 8080 | head -1`
+	r := l.NSJ(t, "run", "--profile", prof, "--", "sh", "-c", script)
+	wantCode(t, r, 0)
+	if strings.Contains(r.Stdout, "EARLY") || !strings.Contains(r.Stdout, "hello from world") {
+		t.Errorf("AAAA name rule: want closed before the lookup, open after:\n%s", r)
+	}
+	if got := srv.WaitSeen(t, 1, 3*time.Second)[0].Addr().String(); got != "2001:db8:1::1" {
+		t.Errorf("world saw %s, want the host's IPv6 address after NAT66", got)
+	}
+}

@@ -136,7 +136,7 @@ var perSandboxTag = regexp.MustCompile(`nsjail-net:[0-9a-f]{8}\b`)
 var nsjnetChain = regexp.MustCompile(`NSJNET-[A-Za-z0-9_.-]+`)
 
 // sharedChains are the chains nsjail-net keeps between runs.
-var sharedChains = []string{"NSJNET-INPUT", "NSJNET-HOSTALLOW", "NSJNET-FORWARD", "NSJNET-POSTROUTING", "NSJNET-DNAT"}
+var sharedChains = []string{"NSJNET-INPUT", "NSJNET-HOSTALLOW", "NSJNET-SBALLOW", "NSJNET-FORWARD", "NSJNET-POSTROUTING", "NSJNET-DNAT"}
 
 // builtinPolicy matches a built-in chain with its default policy, which
 // iptables-save prints as soon as the table exists.
