@@ -230,8 +230,13 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 	if compiled != nil {
 		// Fail before anything starts when iptables is missing.
-		if _, err := nat.RestoreBinary(compiled.IPv6 != ""); err != nil {
+		if _, err := nat.RestoreBinary(false); err != nil {
 			return sandbox.ExitSetup, err
+		}
+		if compiled.IPv6 != "" {
+			if _, err := nat.RestoreBinary(true); err != nil {
+				return sandbox.ExitSetup, err
+			}
 		}
 	}
 	child, err := sandbox.Start(cfg, spec.Stdio)
