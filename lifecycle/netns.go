@@ -4,45 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"runtime"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/nsjail-net/nsjail-net/nat"
 )
-
-// errSwitchBack: the thread could not return to its namespace; it is then
-// left locked, so the runtime discards it with its goroutine.
-var errSwitchBack = errors.New("switching the thread back to its network namespace")
-
-// doInNetns runs f on a throwaway goroutine whose locked OS thread is
-// switched into target and back (CNI's ns.Do). The thread is unlocked only
-// if switching back succeeded. Processes f starts inherit target;
-// goroutines f starts do not.
-func doInNetns(target netns.NsHandle, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("opening the thread's network namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("entering network namespace: %w", err)
-			return
-		}
-		ferr := f()
-		if err := netns.Set(orig); err != nil {
-			errc <- errors.Join(ferr, fmt.Errorf("%w: %w", errSwitchBack, err))
-			return // still locked: the thread dies with this goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
 
 // outputInNetns runs a program inside target and returns its stdout.
 func outputInNetns(target netns.NsHandle, name string, args ...string) ([]byte, error) {
@@ -51,7 +17,7 @@ func outputInNetns(target netns.NsHandle, name string, args ...string) ([]byte, 
 		return nil, err
 	}
 	var out []byte
-	err = doInNetns(target, func() error {
+	err = nat.InNetns(target, func() error {
 		cmd := exec.Command(path, args...)
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
 		var err error

@@ -20,11 +20,13 @@ func InNetns(ns netns.NsHandle, f func() error) error {
 		runtime.LockOSThread()
 		orig, err := netns.Get()
 		if err != nil {
+			runtime.UnlockOSThread() // never left its namespace
 			errc <- fmt.Errorf("current network namespace: %w", err)
-			return // thread stays locked: the runtime discards it
+			return
 		}
 		defer orig.Close()
 		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread() // never left its namespace
 			errc <- fmt.Errorf("entering network namespace: %w", err)
 			return
 		}

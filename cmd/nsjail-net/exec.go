@@ -60,23 +60,13 @@ func execAction(c *cli.Context) error {
 	if len(argv) == 0 {
 		return setupErr(fmt.Errorf("exec %s: no program given", name))
 	}
-	user, err := sandbox.LookupUser(c.String("user"))
-	if err != nil {
-		return setupErr(fmt.Errorf("--user: %w", err))
-	}
-	env, err := programEnv(os.Environ(), user, c.String("user") != "" || os.Getenv("SUDO_UID") != "", c.StringSlice("env"))
+	pf, err := parseProcessFlags(c)
 	if err != nil {
 		return setupErr(err)
 	}
-	workdir, explicit := c.String("workdir"), c.IsSet("workdir")
-	if workdir == "" {
-		if workdir, err = os.Getwd(); err != nil {
-			workdir = "/"
-		}
-	}
 	code, err := launch.Exec(launch.ExecSpec{
-		StateDir: g.stateDir, Name: name, Argv: argv, Env: env, User: user,
-		Workdir: workdir, WorkdirExplicit: explicit,
+		StateDir: g.stateDir, Name: name, Argv: argv, Env: pf.env, User: pf.user,
+		Workdir: pf.workdir, WorkdirExplicit: pf.workdirExplicit,
 		Stdio: sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Log:   g.log,
 	})

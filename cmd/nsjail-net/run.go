@@ -85,23 +85,13 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return setupErr(err)
 	}
-	user, err := sandbox.LookupUser(c.String("user"))
-	if err != nil {
-		return setupErr(fmt.Errorf("--user: %w", err))
-	}
-	env, err := programEnv(os.Environ(), user, c.String("user") != "" || os.Getenv("SUDO_UID") != "", c.StringSlice("env"))
+	pf, err := parseProcessFlags(c)
 	if err != nil {
 		return setupErr(err)
 	}
-	workdir, explicit := c.String("workdir"), c.IsSet("workdir")
-	if workdir == "" {
-		if workdir, err = os.Getwd(); err != nil {
-			workdir = "/"
-		}
-	}
 	spec := launch.Spec{
 		StateDir: g.stateDir, Net: g.net, Profile: prof, Name: c.String("name"),
-		Argv: argv, Env: env, User: user, Workdir: workdir, WorkdirExplicit: explicit,
+		Argv: argv, Env: pf.env, User: pf.user, Workdir: pf.workdir, WorkdirExplicit: pf.workdirExplicit,
 		Hostname: c.String("hostname"),
 		Stdio:    sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Log:      g.log,
