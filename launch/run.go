@@ -184,6 +184,10 @@ func Run(spec Spec) (code int, retErr error) {
 			if err := dir.ClaimPort(proto, pub.HostIP, pub.HostPort, id, owner); err != nil {
 				return sandbox.ExitSetup, err
 			}
+			if err := nat.CheckHostPortFree(proto, pub.HostIP, pub.HostPort); err != nil {
+				dir.ReleasePort(proto, pub.HostIP, pub.HostPort, id)
+				return sandbox.ExitSetup, err
+			}
 			undo.push("release host port", func() error { return dir.ReleasePort(proto, pub.HostIP, pub.HostPort, id) })
 			localnet = localnet || pub.HostIP.IsLoopback() || pub.HostIP.IsUnspecified()
 		}

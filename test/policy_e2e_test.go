@@ -589,3 +589,21 @@ func TestPolicyAllowSandboxes(t *testing.T) {
 		t.Errorf("refusal took %v", d)
 	}
 }
+
+// Publishing a port a host process listens on is refused: DNAT would
+// silently take its traffic.
+func TestPolicyPublishRefusesAPortInUseOnTheHost(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	busy := l.Cmd(context.Background(), "nc", "-l", "-k", "127.0.0.1", "8099")
+	if err := busy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Process.Kill(); busy.Wait() })
+	waitFor(t, func() bool { return strings.Contains(l.Run(t, "ss", "-ltn").Stdout, "127.0.0.1:8099") })
+	r := l.NSJ(t, "run", "--profile", "open", "--publish", "8099:80/tcp", "--", "true")
+	wantCode(t, r, 125)
+	if !strings.Contains(r.Stderr, "8099") || !strings.Contains(r.Stderr, "in use") {
+		t.Errorf("stderr %q, want it to name the busy port", r.Stderr)
+	}
+}

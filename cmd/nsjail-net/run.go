@@ -76,7 +76,7 @@ func runAction(c *cli.Context) error {
 	if len(argv) == 0 {
 		return setupErr(errors.New("run: no program given (usage: nsjail-net run [flags] -- PROGRAM [ARG...])"))
 	}
-	if name := c.String("name"); name != "" {
+	if name := c.String("name"); name != "" || c.IsSet("name") {
 		if err := state.ValidName(name); err != nil {
 			return setupErr(fmt.Errorf("--name: %w", err))
 		}
@@ -187,7 +187,7 @@ func programEnv(base []string, u *sandbox.User, switched bool, extra []string) (
 	}
 	for _, kv := range base {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || strings.HasPrefix(k, "NSJAIL_NET_") {
+		if !ok || k == "" || strings.HasPrefix(k, "NSJAIL_NET_") {
 			continue
 		}
 		set(k, v)
