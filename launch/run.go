@@ -97,7 +97,28 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 	st.done("state")
 
-	// 2. The name, unique among live sandboxes.
+	// 2. The init stage, in its new namespaces: its runtime starts now and
+	//    waits for its configuration while we prepare everything else.
+	child, err := sandbox.Start(spec.Stdio)
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	childRunning := true
+	undo.push("stop init stage and what the program left", func() error {
+		if childRunning {
+			child.Kill()
+		}
+		// Runs after the resolver stopped (pushed later, undone earlier), so
+		// our only children left are the program's daemonised descendants.
+		return sandbox.KillOrphans()
+	})
+	var pidStart uint64
+	if o, err := state.OwnerOf(child.Pid); err == nil {
+		pidStart = o.StartTime
+	}
+	st.done("start init stage")
+
+	// 2b. The name, unique among live sandboxes.
 	if spec.Name != "" {
 		if err := dir.ClaimName(spec.Name, id, owner); err != nil {
 			return sandbox.ExitSetup, err
@@ -144,9 +165,9 @@ func Run(spec Spec) (code int, retErr error) {
 		}
 	}
 	rec := &state.Sandbox{
-		ID: id, Name: name, Owner: owner,
+		ID: id, Name: name, Owner: owner, Pid: child.Pid, PidStart: pidStart,
 		Profile: p.Name, ProfileOrigin: p.Origin,
-		Created: time.Now().UTC(), Command: spec.Argv, Stage: "preparing",
+		Created: time.Now().UTC(), Command: spec.Argv, Stage: "starting",
 		Persistent: spec.Persistent, NoSeccomp: !p.Security.Seccomp,
 	}
 	if bridged {
@@ -160,6 +181,7 @@ func Run(spec Spec) (code int, retErr error) {
 		return sandbox.ExitSetup, err
 	}
 	undo.push("remove state record", func() error { return dir.RemoveSandbox(id) })
+	st.done("state record")
 
 	// 4b. Name resolution and the firewall, compiled for this sandbox.
 	dnsConf, upstreams := resolvConfFor(p, bridged, log)
@@ -220,7 +242,7 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 	st.done("compile")
 
-	// 5. The init stage, in its new namespaces.
+	// 5. The init stage's configuration.
 	cfg := &sandbox.ChildConfig{
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Seccomp: p.Security.Seccomp,
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
@@ -243,30 +265,10 @@ func Run(spec Spec) (code int, retErr error) {
 			}
 		}
 	}
-	child, err := sandbox.Start(cfg, spec.Stdio)
-	if err != nil {
+	if err := child.Configure(cfg); err != nil {
 		return sandbox.ExitSetup, err
 	}
-	childRunning := true
-	undo.push("stop init stage and what the program left", func() error {
-		if childRunning {
-			child.Kill()
-		}
-		// Runs after the resolver stopped (pushed later, undone earlier), so
-		// our only children left are the program's daemonised descendants.
-		return sandbox.KillOrphans()
-	})
-	st.done("start init stage")
-
-	// 6. The record now names the init stage, so gc can end it.
-	rec.Pid, rec.Stage = child.Pid, "starting"
-	if pidOwner, err := state.OwnerOf(child.Pid); err == nil {
-		rec.PidStart = pidOwner.StartTime
-	}
-	if err := dir.WriteSandbox(rec); err != nil {
-		return sandbox.ExitSetup, err
-	}
-	st.done("state record")
+	st.done("configure init stage")
 
 	// 7. Wire the network into the child's namespace from outside, while
 	//    the init stage's runtime starts: the firewall, the veth, the

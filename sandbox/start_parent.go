@@ -25,21 +25,42 @@ type Child struct {
 }
 
 // Start re-executes the launcher as the init stage in new network, mount and
-// UTS namespaces and sends it cfg. The caller must keep the calling OS thread
+// UTS namespaces. The caller must keep the calling OS thread
 // locked until the child is reaped: the parent-death signal fires when the
 // thread that forked exits.
-func Start(cfg *ChildConfig, stdio Stdio) (*Child, error) {
-	return start(cfg, stdio, nil)
+//
+// The child's runtime starts at once; it waits for its configuration
+// (Configure), so the caller can prepare it meanwhile.
+func Start(stdio Stdio) (*Child, error) {
+	return start(false, stdio, nil)
 }
 
 // StartJoin starts an init stage that enters the network and UTS
-// namespaces given as open files (of a live sandbox) instead of new ones.
+// namespaces given as open files (of a live sandbox) instead of new ones,
+// and configures it.
 func StartJoin(cfg *ChildConfig, stdio Stdio, netNS, utsNS *os.File) (*Child, error) {
 	cfg.Join = true
-	return start(cfg, stdio, []*os.File{netNS, utsNS})
+	c, err := start(true, stdio, []*os.File{netNS, utsNS})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Configure(cfg); err != nil {
+		c.Kill()
+		return nil, err
+	}
+	return c, nil
 }
 
-func start(cfg *ChildConfig, stdio Stdio, joinFiles []*os.File) (*Child, error) {
+// Configure sends the init stage its configuration.
+func (c *Child) Configure(cfg *ChildConfig) error {
+	cfg.ParentPid = os.Getpid()
+	if _, err := c.sock.Write(encodeMsg(message{Type: msgConfig, Config: cfg})); err != nil {
+		return fmt.Errorf("sending config to init stage: %w", err)
+	}
+	return nil
+}
+
+func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sync socketpair: %w", err)
@@ -49,7 +70,7 @@ func start(cfg *ChildConfig, stdio Stdio, joinFiles []*os.File) (*Child, error) 
 	defer childEnd.Close()
 
 	flags := uintptr(syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS)
-	if cfg.Join {
+	if join {
 		flags = syscall.CLONE_NEWNS // network and UTS are joined by the child
 	}
 	attr := &syscall.SysProcAttr{
@@ -80,13 +101,7 @@ func start(cfg *ChildConfig, stdio Stdio, joinFiles []*os.File) (*Child, error) 
 		parentEnd.Close()
 		return nil, fmt.Errorf("starting init stage: %w", err)
 	}
-	c := &Child{Pid: cmd.Process.Pid, Pgid: cmd.Process.Pid, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}
-	cfg.ParentPid = os.Getpid()
-	if _, err := parentEnd.Write(encodeMsg(message{Type: msgConfig, Config: cfg})); err != nil {
-		c.Kill()
-		return nil, fmt.Errorf("sending config to init stage: %w", err)
-	}
-	return c, nil
+	return &Child{Pid: cmd.Process.Pid, Pgid: cmd.Process.Pid, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}, nil
 }
 
 // WaitReady waits until the child has set up its namespaces.
