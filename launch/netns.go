@@ -72,3 +72,33 @@ func UnbindNetns(name string) error {
 	}
 	return nil
 }
+
+// netnsProcesses lists the processes in the network namespace with inode
+// ino (one stat per process on the machine).
+func netnsProcesses(ino uint64) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat("/proc/"+e.Name()+"/ns/net", &st) == nil && st.Ino == ino {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// netnsHasProcesses reports whether any process lives in the network
+// namespace with inode ino.
+func netnsHasProcesses(ino uint64) bool {
+	if _, err := os.Stat("/proc/self"); err != nil {
+		return true // cannot tell: assume so
+	}
+	return len(netnsProcesses(ino)) > 0
+}

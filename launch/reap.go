@@ -92,6 +92,18 @@ func Reap(dir *state.Dir, rec *state.Sandbox, log *slog.Logger) error {
 		}
 	}
 
+	// 4b. Whatever else is still inside its namespace: the program's
+	//     children outlive it when the launcher dies (no subreaper then).
+	//     Namespace inodes can be reused once freed, so not when a live
+	//     sandbox claims the same one.
+	if rec.NetnsIno != 0 && !inodeClaimedByLive(dir, rec) {
+		for _, pid := range netnsProcesses(rec.NetnsIno) {
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				fail(fmt.Sprintf("killing pid %d left in the sandbox", pid), err)
+			}
+		}
+	}
+
 	// 5. Lease, name, record.
 	if rec.IP != "" {
 		if ip, err := netip.ParseAddr(rec.IP); err != nil {
@@ -191,4 +203,15 @@ func netnsIsSandboxes(path string, rec *state.Sandbox) (bool, error) {
 		return false, fmt.Errorf("listing links in namespace: %w", err)
 	}
 	return len(links) == 1 && links[0].Attrs().Name == "lo", nil
+}
+
+// inodeClaimedByLive: another live sandbox's namespace has this inode.
+func inodeClaimedByLive(dir *state.Dir, rec *state.Sandbox) bool {
+	recs, _ := dir.Sandboxes()
+	for _, o := range recs {
+		if o.ID != rec.ID && o.NetnsIno == rec.NetnsIno && o.Owner.Alive() {
+			return true
+		}
+	}
+	return false
 }

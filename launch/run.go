@@ -12,6 +12,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsjail-net/nsjail-net/dns"
 	"github.com/nsjail-net/nsjail-net/nat"
@@ -112,9 +113,13 @@ func Run(spec Spec) (code int, retErr error) {
 		// our only children left are the program's daemonised descendants.
 		return sandbox.KillOrphans()
 	})
-	var pidStart uint64
+	var pidStart, netnsIno uint64
 	if o, err := state.OwnerOf(child.Pid); err == nil {
 		pidStart = o.StartTime
+	}
+	var nsStat unix.Stat_t
+	if unix.Stat(fmt.Sprintf("/proc/%d/ns/net", child.Pid), &nsStat) == nil {
+		netnsIno = nsStat.Ino
 	}
 	st.done("start init stage")
 
@@ -165,7 +170,7 @@ func Run(spec Spec) (code int, retErr error) {
 		}
 	}
 	rec := &state.Sandbox{
-		ID: id, Name: name, Owner: owner, Pid: child.Pid, PidStart: pidStart,
+		ID: id, Name: name, Owner: owner, Pid: child.Pid, PidStart: pidStart, NetnsIno: netnsIno,
 		Profile: p.Name, ProfileOrigin: p.Origin,
 		Created: time.Now().UTC(), Command: spec.Argv, Stage: "starting",
 		Persistent: spec.Persistent, NoSeccomp: !p.Security.Seccomp,
@@ -289,7 +294,18 @@ func Run(spec Spec) (code int, retErr error) {
 		if err != nil {
 			return sandbox.ExitSetup, err
 		}
-		undo.push("delete veth", func() error { return nat.DeleteVeth(hostH, id) })
+		nsIno := netnsIno
+		undo.push("delete veth", func() error {
+			// Deleting a veth waits for an RCU grace period (~15 ms). When
+			// no process is left in the sandbox's namespace, it dies once
+			// our handles close and the kernel removes the pair with it, in
+			// the background. A process still inside (`nsjail-net exec`,
+			// `ip netns exec`) would keep it, and the network: then delete.
+			if nsIno != 0 && !netnsHasProcesses(nsIno) {
+				return nil
+			}
+			return nat.DeleteVeth(hostH, id)
+		})
 		st.done("veth")
 		sbH, err := netlink.NewHandleAt(nsH)
 		if err != nil {

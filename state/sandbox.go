@@ -20,6 +20,9 @@ type Sandbox struct {
 
 	Pid      int    `json:"pid"` // the sandboxed init/program pid
 	PidStart uint64 `json:"pid_start"`
+	// NetnsIno is the inode of the sandbox's network namespace, so gc can
+	// end whatever its program left running inside after its launcher died.
+	NetnsIno uint64 `json:"netns_ino,omitempty"`
 
 	Profile       string `json:"profile"`
 	ProfileOrigin string `json:"profile_origin"`

@@ -397,3 +397,31 @@ func TestFaultStopEndsDaemonizedChildren(t *testing.T) {
 	}
 	fltWaitCount(t, sleepArg, 0, 10*time.Second)
 }
+
+// When the launcher is SIGKILLed, pdeathsig ends the program, but not its
+// children; gc ends whatever is left inside the sandbox's namespace.
+func TestFaultGCEndsWhatTheProgramLeftWhenItsLauncherDied(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	p := fltStart(t, l, nil, "run", "--profile", "open", "--", "sh", "-c", "sleep 600 & echo child=$!; wait")
+	p.waitOutput(t, "child=", 10*time.Second)
+	var child string
+	for _, f := range strings.Fields(p.out.String()) {
+		if v, ok := strings.CutPrefix(f, "child="); ok {
+			child = v
+		}
+	}
+	if child == "" {
+		t.Fatalf("no child pid in %q", p.out.String())
+	}
+	p.cmd.Process.Kill()
+	p.wait(t)
+	if _, err := os.Stat("/proc/" + child); err != nil {
+		t.Fatalf("the child died with the launcher already (%v): nothing to prove", err)
+	}
+	wantCode(t, l.NSJ(t, "gc"), 0)
+	waitFor(t, func() bool {
+		_, err := os.Stat("/proc/" + child)
+		return err != nil
+	})
+}

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // counters matches iptables-save's "[packets:bytes]" counters.
@@ -98,9 +99,23 @@ func (l *Lab) SnapshotExcept(t testing.TB, ignore func(line string) bool) string
 // diff, any difference from before outside the ignored lines. A line is
 // ignored when any of ignore says so; with no predicate, sharedBase is used
 // (pass ignoreNothing for a strict comparison).
+//
+// The kernel removes a dead network namespace's devices in the background
+// (nsjail-net leaves a sandbox's veth pair to that when nothing else is in
+// its namespace), so a difference is looked at again for a few seconds
+// before it counts.
 func (l *Lab) AssertNoLeaks(t testing.TB, before string, ignore ...func(line string) bool) {
 	t.Helper()
-	assertNoLeaks(t, before, l.Snapshot(t), ignore...)
+	preds := ignore
+	if len(preds) == 0 {
+		preds = []func(string) bool{sharedBase}
+	}
+	after := l.Snapshot(t)
+	for deadline := time.Now().Add(3 * time.Second); snapshotDiff(before, after, anyOf(preds...)) != "" && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		after = l.Snapshot(t)
+	}
+	assertNoLeaks(t, before, after, ignore...)
 }
 
 // assertNoLeaks is AssertNoLeaks on two given snapshots.
