@@ -93,12 +93,3 @@ func netnsProcesses(ino uint64) []int {
 	}
 	return pids
 }
-
-// netnsHasProcesses reports whether any process lives in the network
-// namespace with inode ino.
-func netnsHasProcesses(ino uint64) bool {
-	if _, err := os.Stat("/proc/self"); err != nil {
-		return true // cannot tell: assume so
-	}
-	return len(netnsProcesses(ino)) > 0
-}

@@ -294,18 +294,11 @@ func Run(spec Spec) (code int, retErr error) {
 		if err != nil {
 			return sandbox.ExitSetup, err
 		}
-		nsIno := netnsIno
-		undo.push("delete veth", func() error {
-			// Deleting a veth waits for an RCU grace period (~15 ms). When
-			// no process is left in the sandbox's namespace, it dies once
-			// our handles close and the kernel removes the pair with it, in
-			// the background. A process still inside (`nsjail-net exec`,
-			// `ip netns exec`) would keep it, and the network: then delete.
-			if nsIno != 0 && !netnsHasProcesses(nsIno) {
-				return nil
-			}
-			return nat.DeleteVeth(hostH, id)
-		})
+		// Deleted here, not left to the namespace's death: the kernel's
+		// background clean-up of dead namespaces costs the same and then
+		// competes with whatever runs next (measured: 100 launches at once
+		// 1.7x -> 2.3x their ideal, throughput 91% -> 74%).
+		undo.push("delete veth", func() error { return nat.DeleteVeth(hostH, id) })
 		st.done("veth")
 		sbH, err := netlink.NewHandleAt(nsH)
 		if err != nil {
