@@ -44,14 +44,7 @@ func inspectAction(c *cli.Context) error {
 	if len(args) != 1 {
 		return usageError(c, fmt.Errorf("want one sandbox name, got %d arguments", len(args)))
 	}
-	dir, ok, err := lifecycle.OpenState(g.stateDir)
-	if err != nil {
-		return failSetup(withRootHint(err))
-	}
-	if !ok {
-		return failSetup(fmt.Errorf("no sandbox %q (see `nsjail-net list`)", args[0]))
-	}
-	rec, err := lifecycle.Find(dir, args[0])
+	dir, rec, err := findSandbox(g, args[0])
 	if err != nil {
 		return failSetup(err)
 	}

@@ -65,14 +65,7 @@ func stopAction(c *cli.Context) error {
 	if timeout < 0 {
 		return usageError(c, fmt.Errorf("--timeout %v: must not be negative", timeout))
 	}
-	dir, ok, err := lifecycle.OpenState(g.stateDir)
-	if err != nil {
-		return failSetup(withRootHint(err))
-	}
-	if !ok {
-		return failSetup(fmt.Errorf("no sandbox %q (see `nsjail-net list`)", args[0]))
-	}
-	rec, err := lifecycle.Find(dir, args[0])
+	dir, rec, err := findSandbox(g, args[0])
 	if err != nil {
 		return failSetup(err)
 	}
