@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -44,8 +43,6 @@ type Env struct {
 // off.
 type Ruleset struct{ IPv4, IPv6 string }
 
-var sandboxIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
-
 // Compile turns an effective profile into the egress firewall of the
 // sandbox's own network namespace. The program inside has no capability
 // there, so it cannot change the rules, and they die with the namespace.
@@ -56,7 +53,7 @@ var sandboxIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // straight to the rules so that a later guard does not catch it); the
 // rules, first match wins; the default.
 func Compile(p *Profile, env Env) (*Ruleset, error) {
-	if !sandboxIDRE.MatchString(env.SandboxID) {
+	if !simpleName(env.SandboxID, 64, true) {
 		return nil, fmt.Errorf("compiling profile %q: bad sandbox id %q", p.Name, env.SandboxID)
 	}
 	if p.Network.Mode == ModeLoopback {

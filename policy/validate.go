@@ -3,7 +3,6 @@ package policy
 import (
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -188,11 +187,9 @@ func (v *validator) enum(path string, x any, allowed ...string) (string, bool) {
 	return "", false
 }
 
-var profileNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
-
 // checkProfileName validates a profile name (as in --profile or extends).
 func checkProfileName(s string) *valueError {
-	if len(s) > 64 || !profileNameRE.MatchString(s) || strings.Contains(s, "..") {
+	if !simpleName(s, 64, false) || strings.Contains(s, "..") {
 		return valErr("names are 1-64 of a-z, 0-9, '_', '.', '-', start with a letter or digit, and have no \"..\"", "bad profile name %q", s)
 	}
 	return nil

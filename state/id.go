@@ -1,15 +1,28 @@
 package state
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+
+	"golang.org/x/sys/unix"
 )
 
-// NewID returns a new sandbox id: 8 lowercase hex characters from crypto/rand.
+// NewID returns a new sandbox id: 8 lowercase hex characters from the
+// kernel's random pool. (getrandom directly: crypto/rand would link and
+// initialise the FIPS DRBG in every process start, for 4 bytes.)
 func NewID() string {
 	var b [4]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it panics instead).
+	// getrandom of up to 256 bytes does not return short once the pool is
+	// initialised; it blocks until then.
+	for {
+		_, err := unix.Getrandom(b[:], 0)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			panic(fmt.Sprintf("getrandom: %v", err)) // as crypto/rand does
+		}
+	}
 	return hex.EncodeToString(b[:])
 }
 
