@@ -19,6 +19,8 @@
 //	                                          without a message means exec worked;
 //	                           <------------  or msgError{Step, Errno, Msg}
 //
-// Files are named by the side that runs them: *_parent.go in the launcher,
-// *_child.go in the init stage.
+// Files are named by the side that runs them: *_parent.go here, in the
+// launcher; the child's side (*_child.go, the protocol, the pause program)
+// is package stage, kept free of the launcher's heavier dependencies so that
+// the re-executed init stage starts quickly.
 package sandbox

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsjail-net/nsjail-net/sandbox/stage"
 )
 
 // Stdio is what the program gets as fds 0-2.
@@ -54,7 +56,7 @@ func StartJoin(cfg *ChildConfig, stdio Stdio, netNS, utsNS *os.File) (*Child, er
 // Configure sends the init stage its configuration.
 func (c *Child) Configure(cfg *ChildConfig) error {
 	cfg.ParentPid = os.Getpid()
-	if _, err := c.sock.Write(encodeMsg(message{Type: msgConfig, Config: cfg})); err != nil {
+	if _, err := c.sock.Write(stage.EncodeMsg(stage.Message{Type: stage.MsgConfig, Config: cfg})); err != nil {
 		return fmt.Errorf("sending config to init stage: %w", err)
 	}
 	return nil
@@ -89,7 +91,7 @@ func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        []string{InitArg},
+		Args:        []string{stage.InitArg},
 		Env:         []string{}, // the init stage needs nothing; the program's env travels in cfg
 		Stdin:       stdio.Stdin,
 		Stdout:      stdio.Stdout,
@@ -106,15 +108,15 @@ func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 
 // WaitReady waits until the child has set up its namespaces.
 func (c *Child) WaitReady() error {
-	var m message
-	if err := readMsg(c.r, &m); err != nil {
+	var m stage.Message
+	if err := stage.ReadMsg(c.r, &m); err != nil {
 		return c.deadErr("setup", err)
 	}
 	switch m.Type {
-	case msgReady:
+	case stage.MsgReady:
 		return nil
-	case msgError:
-		return &ChildError{Step: m.Step, Errno: syscall.Errno(m.Errno), Msg: m.Msg}
+	case stage.MsgError:
+		return &stage.ChildError{Step: m.Step, Errno: syscall.Errno(m.Errno), Msg: m.Msg}
 	}
 	return fmt.Errorf("init stage: unexpected message %q", m.Type)
 }
@@ -122,11 +124,11 @@ func (c *Child) WaitReady() error {
 // Continue lets the child drop privileges and exec, and waits for the
 // outcome: nil once exec succeeded, a *ChildError otherwise.
 func (c *Child) Continue() error {
-	if _, err := c.sock.Write(encodeMsg(message{Type: msgContinue})); err != nil {
+	if _, err := c.sock.Write(stage.EncodeMsg(stage.Message{Type: stage.MsgContinue})); err != nil {
 		return c.deadErr("continue", err)
 	}
-	var m message
-	err := readMsg(c.r, &m)
+	var m stage.Message
+	err := stage.ReadMsg(c.r, &m)
 	c.sock.Close()
 	if errors.Is(err, io.EOF) {
 		return nil // CLOEXEC closed the socket: exec succeeded
@@ -134,8 +136,8 @@ func (c *Child) Continue() error {
 	if err != nil {
 		return fmt.Errorf("init stage: %w", err)
 	}
-	if m.Type == msgError {
-		return &ChildError{Step: m.Step, Errno: syscall.Errno(m.Errno), Msg: m.Msg}
+	if m.Type == stage.MsgError {
+		return &stage.ChildError{Step: m.Step, Errno: syscall.Errno(m.Errno), Msg: m.Msg}
 	}
 	return fmt.Errorf("init stage: unexpected message %q", m.Type)
 }

@@ -9,19 +9,15 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nsjail-net/nsjail-net/sandbox"
+	_ "github.com/nsjail-net/nsjail-net/sandbox/stage" // hidden init and pause stages
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
 func main() {
-	// The hidden init stage is recognised before the CLI parses anything.
-	if sandbox.IsInit() {
-		sandbox.Init() // never returns
-	}
-	if sandbox.IsPause() {
-		sandbox.Pause() // never returns
-	}
+	// The hidden stages (init, pause) never get here: package stage runs
+	// them from its package init, before the CLI's packages initialise.
 	os.Exit(runCLI(os.Args))
 }
 

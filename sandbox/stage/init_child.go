@@ -1,8 +1,7 @@
-package sandbox
+package stage
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -45,8 +44,8 @@ func Init() {
 	unix.CloseOnExec(syncFd)
 
 	r := bufio.NewReader(sock)
-	var m message
-	if err := readMsg(r, &m); err != nil || m.Type != msgConfig || m.Config == nil {
+	var m Message
+	if err := ReadMsg(r, &m); err != nil || m.Type != MsgConfig || m.Config == nil {
 		fail(sock, step("read config", errors.Join(err, fmt.Errorf("unexpected message %q", m.Type))))
 	}
 	cfg := m.Config
@@ -58,10 +57,10 @@ func Init() {
 	if err := setup(cfg); err != nil {
 		fail(sock, err)
 	}
-	if _, err := sock.Write(encodeMsg(message{Type: msgReady})); err != nil {
+	if _, err := sock.Write(EncodeMsg(Message{Type: MsgReady})); err != nil {
 		os.Exit(125)
 	}
-	if err := readMsg(r, &m); err != nil || m.Type != msgContinue {
+	if err := ReadMsg(r, &m); err != nil || m.Type != MsgContinue {
 		// The parent went away or gave up: nothing to report to.
 		os.Exit(125)
 	}
@@ -74,19 +73,10 @@ func Init() {
 	fail(sock, step("exec", fmt.Errorf("%s: %w", cfg.Argv[0], err)))
 }
 
-func readMsg(r *bufio.Reader, m *message) error {
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		return err
-	}
-	*m = message{}
-	return json.Unmarshal(line, m)
-}
-
 // fail reports err to the parent and exits. The exit code only matters when
 // the parent cannot read the report.
 func fail(sock *os.File, err error) {
-	m := message{Type: msgError, Msg: err.Error()}
+	m := Message{Type: MsgError, Msg: err.Error()}
 	var se *stepError
 	if errors.As(err, &se) {
 		m.Step = se.step
@@ -96,6 +86,6 @@ func fail(sock *os.File, err error) {
 	if errors.As(err, &errno) {
 		m.Errno = int(errno)
 	}
-	_, _ = sock.Write(encodeMsg(m))
+	_, _ = sock.Write(EncodeMsg(m))
 	os.Exit(125)
 }

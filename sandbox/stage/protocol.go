@@ -1,6 +1,7 @@
-package sandbox
+package stage
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"syscall"
@@ -19,14 +20,14 @@ const (
 
 // Message types of the parent/child protocol (see the package comment).
 const (
-	msgConfig   = "config"
-	msgReady    = "ready"
-	msgContinue = "continue"
-	msgError    = "error"
+	MsgConfig   = "config"
+	MsgReady    = "ready"
+	MsgContinue = "continue"
+	MsgError    = "error"
 )
 
-// message is one line on the sync socket.
-type message struct {
+// Message is one line on the sync socket.
+type Message struct {
 	Type   string       `json:"type"`
 	Config *ChildConfig `json:"config,omitempty"`
 	Step   string       `json:"step,omitempty"`
@@ -93,7 +94,17 @@ func (e *ChildError) Unwrap() error {
 	return e.Errno
 }
 
-func encodeMsg(m message) []byte {
+func EncodeMsg(m Message) []byte {
 	b, _ := json.Marshal(m) // message has no types json cannot encode
 	return append(b, '\n')
+}
+
+// ReadMsg reads one message line.
+func ReadMsg(r *bufio.Reader, m *Message) error {
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return err
+	}
+	*m = Message{}
+	return json.Unmarshal(line, m)
 }

@@ -1,10 +1,9 @@
-package sandbox
+package stage
 
 import (
 	"fmt"
 	"os"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,11 +49,7 @@ func setupNamespaces(cfg *ChildConfig) error {
 		return step("allow ping sockets", err)
 	}
 	// 5. lo up.
-	lo, err := netlink.LinkByName("lo")
-	if err == nil {
-		err = netlink.LinkSetUp(lo)
-	}
-	if err != nil {
+	if err := loopbackUp(); err != nil {
 		return step("lo up", err)
 	}
 	// 6. Kernel knobs read-only (see lockProc).
@@ -134,4 +129,26 @@ func joinNamespaces(cfg *ChildConfig) error {
 	unix.Close(joinNetFd)
 	unix.Close(joinUTSFd)
 	return lockProc()
+}
+
+// loopbackUp sets IFF_UP on lo with the classic ioctl: one socket and two
+// syscalls, and no netlink library to initialise in the init stage.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("lo: get flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("lo: set up: %w", err)
+	}
+	return nil
 }
