@@ -50,7 +50,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePublishFlag$$' -fuzztime 30s ./policy
 
 bench: build
-	NSJAIL_NET_BIN=$(CURDIR)/$(BIN) $(GO) run ./bench -bin $(CURDIR)/$(BIN) -out bench/results.md
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/bench-floor ./bench/floor
+	NSJAIL_NET_BIN=$(CURDIR)/$(BIN) $(GO) run ./bench -bin $(CURDIR)/$(BIN) -floor $(CURDIR)/bin/bench-floor -out bench/results.md
 
 demo: deps build
 	./demo/demo.sh $(CURDIR)/$(BIN)

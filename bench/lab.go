@@ -81,6 +81,9 @@ func newLab(c config) (*lab, error) {
 		procs: newProcSet(),
 		paths: map[string]string{},
 	}
+	if c.floor != "" {
+		l.paths["floor"] = c.floor
+	}
 	if err := os.Setenv("PATH", labPath); err != nil {
 		return nil, fmt.Errorf("setting PATH: %w", err)
 	}

@@ -34,6 +34,7 @@ import (
 // config is what the flags say.
 type config struct {
 	bin      string        // the nsjail-net binary, absolute
+	floor    string        // bench/floor built, absolute; "" = rows skipped
 	out      string        // results.md, absolute; "" = print only
 	n        int           // measured runs per latency row
 	warmup   int           // dropped runs before them
@@ -47,6 +48,7 @@ type config struct {
 func parseFlags() (config, error) {
 	var c config
 	flag.StringVar(&c.bin, "bin", "bin/nsjail-net", "the nsjail-net binary to benchmark")
+	flag.StringVar(&c.floor, "floor", "bin/bench-floor", `bench/floor built (the least a Go launcher does; "" = skip its rows)`)
 	flag.StringVar(&c.out, "out", "bench/results.md", `where to write the results as markdown ("" = only print)`)
 	flag.IntVar(&c.n, "n", 50, "measured runs per latency row (after the warm-up runs)")
 	flag.IntVar(&c.warmup, "warmup", 3, "warm-up runs dropped before each latency row")
@@ -70,6 +72,14 @@ func parseFlags() (config, error) {
 	var err error
 	if c.bin, err = filepath.Abs(c.bin); err != nil {
 		return c, fmt.Errorf("-bin %q: %w", c.bin, err)
+	}
+	if c.floor != "" {
+		if c.floor, err = filepath.Abs(c.floor); err != nil {
+			return c, fmt.Errorf("-floor %q: %w", c.floor, err)
+		}
+		if _, err := os.Stat(c.floor); err != nil {
+			c.floor = "" // its rows say "not built"
+		}
 	}
 	if _, err := os.Stat(c.bin); err != nil {
 		return c, fmt.Errorf("-bin: %w (run `make build` first)", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -19,6 +20,13 @@ type stats struct {
 	Min, Max  time.Duration
 	Failures  int
 	FirstFail string // the first failure's error and stderr tail
+	// Medians of the process tree's minor page faults and CPU time (user +
+	// system, from wait4's rusage, which counts the reaped descendants).
+	// Faults do not depend on what else the machine is doing: on a VM
+	// where each costs tens of microseconds they are the steadiest
+	// measure of a launch's cost.
+	Faults int64
+	CPU    time.Duration
 }
 
 func summarise(d []time.Duration) stats {
@@ -49,6 +57,7 @@ type series struct {
 	argv   []string
 	onFail func() // if not nil, runs (untimed) after a failed run to clean up
 	durs   []time.Duration
+	usage  []usage
 	fails  int
 	first  string // the first failure
 	broken bool   // failed every time so far: not worth the budget
@@ -57,7 +66,31 @@ type series struct {
 func (s *series) stats() stats {
 	st := summarise(s.durs)
 	st.Failures, st.FirstFail = s.fails, s.first
+	if len(s.usage) > 0 {
+		f := make([]int64, len(s.usage))
+		c := make([]time.Duration, len(s.usage))
+		for i, u := range s.usage {
+			f[i], c[i] = u.faults, u.cpu
+		}
+		slices.Sort(f)
+		slices.Sort(c)
+		st.Faults, st.CPU = f[len(f)/2], c[len(c)/2]
+	}
 	return st
+}
+
+// usage is what one run cost its process tree.
+type usage struct {
+	faults int64
+	cpu    time.Duration
+}
+
+func usageOf(ps *os.ProcessState) usage {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return usage{}
+	}
+	return usage{faults: ru.Minflt, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
 }
 
 // timeInterleaved runs every series warmup+n times, round-robin (round i
@@ -79,7 +112,7 @@ func (l *lab) timeInterleaved(all []*series, n, warmup int) error {
 			if s.broken {
 				continue
 			}
-			d, err := l.timeOnce(s.argv, errFile)
+			d, u, err := l.timeOnce(s.argv, errFile)
 			if err != nil {
 				var runErr *runError
 				if !errors.As(err, &runErr) {
@@ -97,6 +130,7 @@ func (l *lab) timeInterleaved(all []*series, n, warmup int) error {
 			}
 			if round >= warmup {
 				s.durs = append(s.durs, d)
+				s.usage = append(s.usage, u)
 			}
 		}
 	}
@@ -109,12 +143,12 @@ type runError struct{ msg string }
 func (e *runError) Error() string { return e.msg }
 
 // timeOnce runs argv once, stderr to errFile, and times it.
-func (l *lab) timeOnce(argv []string, errFile *os.File) (time.Duration, error) {
+func (l *lab) timeOnce(argv []string, errFile *os.File) (time.Duration, usage, error) {
 	if err := errFile.Truncate(0); err != nil {
-		return 0, fmt.Errorf("truncating stderr file: %w", err)
+		return 0, usage{}, fmt.Errorf("truncating stderr file: %w", err)
 	}
 	if _, err := errFile.Seek(0, io.SeekStart); err != nil {
-		return 0, fmt.Errorf("rewinding stderr file: %w", err)
+		return 0, usage{}, fmt.Errorf("rewinding stderr file: %w", err)
 	}
 	cmd := l.command(argv...)
 	cmd.Stderr = errFile
@@ -122,9 +156,9 @@ func (l *lab) timeOnce(argv []string, errFile *os.File) (time.Duration, error) {
 	err := cmd.Run()
 	d := time.Since(start)
 	if err != nil {
-		return d, &runError{failure(err, errFile)}
+		return d, usage{}, &runError{failure(err, errFile)}
 	}
-	return d, nil
+	return d, usageOf(cmd.ProcessState), nil
 }
 
 // failure describes a failed run: the error and the last line of stderr.

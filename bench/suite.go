@@ -53,6 +53,8 @@ const (
 	keyTrue     = "true"
 	keyUnshare  = "unshare"
 	keyBwrap    = "bwrap"
+	keyGoStart  = "gostart"
+	keyGoFloor  = "gofloor"
 	keyFirejail = "firejail"
 	keyRecipe   = "recipe"
 	keyOffline  = "offline"
@@ -97,6 +99,8 @@ func latencyPhase(l *lab, res *results) error {
 	}{
 		{keyTrue, "`/bin/true` alone", "", []string{"true"}},
 		{keyUnshare, "`unshare -n -m /bin/true`", "", []string{"unshare", "-n", "-m", "true"}},
+		{keyGoStart, "Go floor: a Go program that only starts and exits (`bench/floor`)", "floor", []string{"floor"}},
+		{keyGoFloor, "Go floor: a Go program running `/bin/true` in new network and mount namespaces, nothing else (`bench/floor true`)", "floor", []string{"floor", "true"}},
 		{keyBwrap, "`bwrap --unshare-net` (no network)", "bwrap", []string{"bwrap", "--dev-bind", "/", "/", "--unshare-net", "true"}},
 		{keyFirejail, "`firejail --net=none`", "firejail", []string{"firejail", "--quiet", "--net=none", "true"}},
 		{keyRecipe, "shell recipe: `ip netns` + veth + bridge + iptables, set up and torn down", "", nil},
@@ -110,6 +114,9 @@ func latencyPhase(l *lab, res *results) error {
 		res.rows = append(res.rows, row{Key: x.key, Label: x.label})
 		if x.tool != "" && l.paths[x.tool] == "" {
 			res.rows[len(res.rows)-1].Skip = "not installed"
+			if x.tool == "floor" {
+				res.rows[len(res.rows)-1].Skip = "not built (`make bench` builds it)"
+			}
 			logf("  %s: not installed", x.key)
 			continue
 		}
