@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	mdns "github.com/miekg/dns"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Decisions recorded in the query log.
@@ -33,10 +33,10 @@ type QueryRecord struct {
 type queryEntry struct {
 	time     time.Time
 	name     string
-	qtype    uint16
+	qtype    dnsmessage.Type
 	decision string
 	rcode    int
-	answer   []mdns.RR
+	answer   []dnsmessage.Resource
 }
 
 // queryLog is a ring buffer of the last queryLogSize queries.
@@ -71,25 +71,15 @@ func (l *queryLog) records() []QueryRecord {
 		out[i] = QueryRecord{
 			Time:     e.time,
 			Name:     strings.TrimSuffix(e.name, "."),
-			Type:     mdns.TypeToString[e.qtype],
+			Type:     typeName(e.qtype),
 			Decision: e.decision,
-			Rcode:    mdns.RcodeToString[e.rcode],
-		}
-		if out[i].Type == "" {
-			out[i].Type = mdns.Type(e.qtype).String()
+			Rcode:    rcodeName(e.rcode),
 		}
 		for _, rr := range e.answer {
 			out[i].Answers = append(out[i].Answers, formatRR(rr))
 		}
 	}
 	return out
-}
-
-// formatRR renders a record as "name TYPE data", without TTL and class.
-func formatRR(rr mdns.RR) string {
-	h := rr.Header()
-	data := strings.TrimPrefix(rr.String(), h.String())
-	return strings.TrimSuffix(h.Name, ".") + " " + mdns.Type(h.Rrtype).String() + " " + data
 }
 
 // onceSet remembers names already logged, so that each denied name is

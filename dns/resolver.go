@@ -1,18 +1,18 @@
 package dns
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
-	mdns "github.com/miekg/dns"
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // Sentinel errors of the resolver.
@@ -85,18 +85,20 @@ type ResolverConfig struct {
 // allowlist and tells the firewall which addresses it hands out for names
 // in firewall rules. Serve it on any number of sockets; Close stops them.
 type Resolver struct {
-	cfg      ResolverConfig
-	udp, tcp mdns.Client
-	sem      chan struct{}
-	queries  queryLog
-	denied   onceSet
-	ctx      context.Context // cancelled by Close: aborts upstream queries
-	cancel   context.CancelFunc
+	cfg     ResolverConfig
+	sem     chan struct{}
+	queries queryLog
+	denied  onceSet
+	ctx     context.Context // cancelled by Close: aborts upstream queries
+	cancel  context.CancelFunc
 
-	mu       sync.RWMutex
-	closed   bool
-	inflight sync.WaitGroup // handlers running; Add only under mu.RLock while !closed
-	servers  map[*mdns.Server]io.Closer
+	mu      sync.Mutex
+	closed  bool
+	sockets map[io.Closer]struct{} // served by ServeUDP and ServeTCP
+	// serving counts the running ServeUDP and ServeTCP, each of which
+	// waits for its own goroutines before it returns. Add only under mu
+	// while !closed.
+	serving sync.WaitGroup
 }
 
 // NewResolver returns a resolver; it serves nothing until ServeUDP or
@@ -114,55 +116,12 @@ func NewResolver(cfg ResolverConfig) *Resolver {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Resolver{
 		cfg:     cfg,
-		udp:     mdns.Client{Net: "udp", Timeout: cfg.Timeout},
-		tcp:     mdns.Client{Net: "tcp", Timeout: cfg.Timeout},
 		sem:     make(chan struct{}, cfg.MaxInFlight),
 		denied:  onceSet{max: deniedMemory},
 		ctx:     ctx,
 		cancel:  cancel,
-		servers: map[*mdns.Server]io.Closer{},
+		sockets: map[io.Closer]struct{}{},
 	}
-}
-
-// ServeUDP answers queries arriving on pc until pc or the resolver is
-// closed; it closes pc on return. A closed pc is a normal end (nil).
-func (r *Resolver) ServeUDP(pc net.PacketConn) error {
-	srv := &mdns.Server{PacketConn: pc, Net: "udp", Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, m *mdns.Msg) {
-		r.serve(w, m, false)
-	})}
-	return r.run(srv, pc, "udp", pc.LocalAddr())
-}
-
-// ServeTCP answers queries arriving on l until l or the resolver is
-// closed; it closes l on return. A closed l is a normal end (nil).
-func (r *Resolver) ServeTCP(l net.Listener) error {
-	srv := &mdns.Server{Listener: l, Net: "tcp", Handler: mdns.HandlerFunc(func(w mdns.ResponseWriter, m *mdns.Msg) {
-		r.serve(w, m, true)
-	})}
-	return r.run(srv, l, "tcp", l.Addr())
-}
-
-func (r *Resolver) run(srv *mdns.Server, c io.Closer, network string, addr net.Addr) error {
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		c.Close()
-		return ErrClosed
-	}
-	r.servers[srv] = c
-	r.mu.Unlock()
-
-	err := srv.ActivateAndServe()
-
-	r.mu.Lock()
-	delete(r.servers, srv)
-	closed := r.closed
-	r.mu.Unlock()
-	c.Close()
-	if err == nil || closed || errors.Is(err, net.ErrClosed) {
-		return nil
-	}
-	return fmt.Errorf("serving dns for sandbox %q on %s %s: %w", r.cfg.SandboxName, network, addr, err)
 }
 
 // Close stops every ServeUDP and ServeTCP, aborts upstream queries and
@@ -175,77 +134,88 @@ func (r *Resolver) Close() error {
 		return nil
 	}
 	r.closed = true
-	servers := make(map[*mdns.Server]io.Closer, len(r.servers))
-	for s, c := range r.servers {
-		servers[s] = c
+	sockets := make([]io.Closer, 0, len(r.sockets))
+	for c := range r.sockets {
+		sockets = append(sockets, c)
 	}
 	r.mu.Unlock()
 
 	r.cancel()
-	for s, c := range servers {
-		// Shutdown fails on a server that has not started yet; closing
-		// its socket makes ActivateAndServe return as soon as it does.
-		if err := s.Shutdown(); err != nil {
-			c.Close()
-		}
+	for _, c := range sockets {
+		// Ends the serving loop, which then closes its TCP connections
+		// and waits for its handlers.
+		c.Close()
 	}
-	r.inflight.Wait()
+	r.serving.Wait()
 	return nil
+}
+
+func (r *Resolver) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
 }
 
 // Queries returns the recent queries (at most 100), oldest first.
 func (r *Resolver) Queries() []QueryRecord { return r.queries.records() }
 
-// serve answers one query.
-func (r *Resolver) serve(w mdns.ResponseWriter, req *mdns.Msg, tcp bool) {
-	r.mu.RLock()
-	if r.closed {
-		r.mu.RUnlock()
-		return
+// handle answers one message from a client through send, which writes
+// to the client; it returns send's error. A message that is not a query
+// gets no answer, one that is not a well-formed query gets FORMERR or
+// NOTIMP (and stays out of the query log), like common servers do.
+func (r *Resolver) handle(msg []byte, tcp bool, send func([]byte) error) error {
+	req, rejected := parseQuery(msg)
+	if req == nil {
+		if rejected == nil {
+			return nil
+		}
+		b, err := pack(rejected, maxMsgSize)
+		if err != nil {
+			return nil
+		}
+		return send(b)
 	}
-	r.inflight.Add(1)
-	r.mu.RUnlock()
-	defer r.inflight.Done()
+	if r.isClosed() {
+		return nil
+	}
 
 	start := time.Now()
 	resp, decision := r.answer(req)
-	resp.Id = req.Id
-	resp.RecursionAvailable = true
-	e := queryEntry{time: start, decision: decision, rcode: resp.Rcode, answer: resp.Answer}
-	if len(req.Question) > 0 {
-		e.name, e.qtype = req.Question[0].Name, req.Question[0].Qtype
-	}
-	r.queries.add(e)
+	resp.Header.ID = req.header.ID
+	resp.Header.RecursionAvailable = true
+	limit := maxMsgSize
 	if !tcp {
-		resp.Truncate(udpSize(req))
+		limit = udpSize(req)
 	}
-	if err := w.WriteMsg(resp); err != nil {
-		r.cfg.Log.Debug("dns: writing answer", "sandbox", r.cfg.SandboxName, "name", e.name, "err", err)
+	// Packing writes the records' length fields: the query log gets them
+	// only afterwards, as Queries may read them at any time.
+	b, err := pack(resp, limit)
+	r.queries.add(queryEntry{
+		time: start, name: req.name, qtype: req.question.Type,
+		decision: decision, rcode: rcode(resp), answer: resp.Answers,
+	})
+	if err != nil {
+		r.cfg.Log.Debug("dns: packing answer", "sandbox", r.cfg.SandboxName, "name", req.name, "err", err)
+		return nil
 	}
-}
-
-// udpSize is the largest UDP answer the client accepts.
-func udpSize(req *mdns.Msg) int {
-	if opt := req.IsEdns0(); opt != nil && int(opt.UDPSize()) > mdns.MinMsgSize {
-		return int(opt.UDPSize())
+	if err := send(b); err != nil {
+		r.cfg.Log.Debug("dns: writing answer", "sandbox", r.cfg.SandboxName, "name", req.name, "err", err)
+		return err
 	}
-	return mdns.MinMsgSize
+	return nil
 }
 
 // answer decides and builds the reply to req.
-func (r *Resolver) answer(req *mdns.Msg) (*mdns.Msg, string) {
-	if len(req.Question) != 1 {
-		return reply(req, mdns.RcodeFormatError), DecisionError
+func (r *Resolver) answer(req *query) (*dnsmessage.Message, string) {
+	if req.header.OpCode != opcodeQuery {
+		return reply(req, dnsmessage.RCodeNotImplemented), DecisionError
 	}
-	if req.Opcode != mdns.OpcodeQuery {
-		return reply(req, mdns.RcodeNotImplemented), DecisionError
+	q := req.question
+	if q.Class != dnsmessage.ClassINET || q.Type == dnsmessage.TypeAXFR || q.Type == typeIXFR {
+		return reply(req, dnsmessage.RCodeRefused), DecisionDenied
 	}
-	q := req.Question[0]
-	if q.Qclass != mdns.ClassINET || q.Qtype == mdns.TypeAXFR || q.Qtype == mdns.TypeIXFR {
-		return reply(req, mdns.RcodeRefused), DecisionDenied
-	}
-	if len(r.cfg.Allow) > 0 && !MatchAny(r.cfg.Allow, q.Name) {
-		r.logDenied(q.Name, "")
+	if len(r.cfg.Allow) > 0 && !MatchAny(r.cfg.Allow, req.name) {
+		r.logDenied(req.name, "")
 		return nxdomain(req), DecisionDenied
 	}
 
@@ -253,30 +223,30 @@ func (r *Resolver) answer(req *mdns.Msg) (*mdns.Msg, string) {
 	case r.sem <- struct{}{}:
 		defer func() { <-r.sem }()
 	default:
-		r.cfg.Log.Debug("dns: too many queries in flight", "sandbox", r.cfg.SandboxName, "name", q.Name)
-		return reply(req, mdns.RcodeServerFailure), DecisionError
+		r.cfg.Log.Debug("dns: too many queries in flight", "sandbox", r.cfg.SandboxName, "name", req.name)
+		return reply(req, dnsmessage.RCodeServerFailure), DecisionError
 	}
 	resp, err := r.forward(req)
 	if err != nil {
-		r.cfg.Log.Debug("dns: forwarding", "sandbox", r.cfg.SandboxName, "name", q.Name, "err", err)
-		return reply(req, mdns.RcodeServerFailure), DecisionError
+		r.cfg.Log.Debug("dns: forwarding", "sandbox", r.cfg.SandboxName, "name", req.name, "err", err)
+		return reply(req, dnsmessage.RCodeServerFailure), DecisionError
 	}
 
 	var buf [maxChain]string
-	chain := followChain(q.Name, resp.Answer, buf[:0])
-	resp.Answer = keepOwnedBy(chain, resp.Answer)
-	resp.Extra = keepOPT(resp.Extra)
+	chain := followChain(req.name, resp.Answers, buf[:0])
+	resp.Answers = keepOwnedBy(chain, resp.Answers)
+	resp.Additionals = keepOPT(resp.Additionals)
 	if len(r.cfg.Allow) > 0 {
 		for _, name := range chain[1:] {
 			if !MatchAny(r.cfg.Allow, name) {
-				r.logDenied(name, q.Name)
+				r.logDenied(name, req.name)
 				return nxdomain(req), DecisionDenied
 			}
 		}
 	}
-	if err := r.open(chain, resp.Answer); err != nil {
-		r.cfg.Log.Warn("dns: opening firewall for answer", "sandbox", r.cfg.SandboxName, "name", q.Name, "err", err)
-		return reply(req, mdns.RcodeServerFailure), DecisionError
+	if err := r.open(chain, resp.Answers); err != nil {
+		r.cfg.Log.Warn("dns: opening firewall for answer", "sandbox", r.cfg.SandboxName, "name", req.name, "err", err)
+		return reply(req, dnsmessage.RCodeServerFailure), DecisionError
 	}
 	return resp, DecisionAllowed
 }
@@ -284,35 +254,34 @@ func (r *Resolver) answer(req *mdns.Msg) (*mdns.Msg, string) {
 // forward sends req to the upstreams in order: UDP, then TCP if the answer
 // is truncated. An upstream that answers SERVFAIL, REFUSED or NOTIMP is
 // passed over, like a stub resolver does, but its answer is kept in case
-// no other does better. req's ID is replaced while it is forwarded (with a
-// fresh random one per attempt, not the client's) and restored.
-func (r *Resolver) forward(req *mdns.Msg) (*mdns.Msg, error) {
+// no other does better. The query goes out as the client sent it, but for
+// its ID: a fresh random one per attempt, not the client's.
+func (r *Resolver) forward(req *query) (*dnsmessage.Message, error) {
 	if len(r.cfg.Upstreams) == 0 {
 		return nil, fmt.Errorf("%w: none configured", ErrNoUpstream)
 	}
-	id := req.Id
-	defer func() { req.Id = id }()
-	var fallback *mdns.Msg
+	msg := bytes.Clone(req.raw)
+	size := udpSize(req)
+	var fallback *dnsmessage.Message
 	var errs []error
 	for _, up := range r.cfg.Upstreams {
-		addr := up.String()
-		resp, err := r.exchange(&r.udp, req, addr)
-		if resp != nil && resp.Truncated {
+		resp, err := exchange(r.ctx, "udp", up, msg, size, r.cfg.Timeout)
+		if resp != nil && resp.Header.Truncated {
 			if err == nil {
 				fallback = resp
 			}
-			resp, err = r.exchange(&r.tcp, req, addr)
+			resp, err = exchange(r.ctx, "tcp", up, msg, size, r.cfg.Timeout)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("upstream %s: %w", addr, err))
+			errs = append(errs, fmt.Errorf("upstream %s: %w", up, err))
 			if r.ctx.Err() != nil {
 				break
 			}
 			continue
 		}
-		switch resp.Rcode {
-		case mdns.RcodeServerFailure, mdns.RcodeRefused, mdns.RcodeNotImplemented:
-			errs = append(errs, fmt.Errorf("upstream %s: rcode %s", addr, mdns.RcodeToString[resp.Rcode]))
+		switch rc := rcode(resp); rc {
+		case int(dnsmessage.RCodeServerFailure), int(dnsmessage.RCodeRefused), int(dnsmessage.RCodeNotImplemented):
+			errs = append(errs, fmt.Errorf("upstream %s: rcode %s", up, rcodeName(rc)))
 			fallback = resp
 			continue
 		}
@@ -324,36 +293,15 @@ func (r *Resolver) forward(req *mdns.Msg) (*mdns.Msg, error) {
 	return nil, fmt.Errorf("%w: %w", ErrNoUpstream, errors.Join(errs...))
 }
 
-func (r *Resolver) exchange(c *mdns.Client, req *mdns.Msg, addr string) (*mdns.Msg, error) {
-	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
-	defer cancel()
-	co, err := c.DialContext(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	defer co.Close()
-	// The client takes only the context's deadline; Close cancels r.ctx,
-	// and this turns the cancellation into an expired deadline so that a
-	// read waiting on a silent upstream returns at once.
-	stop := context.AfterFunc(ctx, func() { co.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	req.Id = mdns.Id()
-	resp, _, err := c.ExchangeWithConnContext(ctx, req, co)
-	return resp, err
-}
-
 // followChain returns the question name followed by the CNAME targets
 // found in answer, in chain order, appended to buf.
-func followChain(qname string, answer []mdns.RR, buf []string) []string {
+func followChain(qname string, answer []dnsmessage.Resource, buf []string) []string {
 	chain := append(buf, qname)
 	for len(chain) < maxChain {
 		next := ""
 		for _, rr := range answer {
-			if c, ok := rr.(*mdns.CNAME); ok && sameName(c.Hdr.Name, chain[len(chain)-1]) {
-				next = c.Target
+			if c, ok := rr.Body.(*dnsmessage.CNAMEResource); ok && sameName(nameText(rr.Header.Name), chain[len(chain)-1]) {
+				next = nameText(c.CNAME)
 				break
 			}
 		}
@@ -376,10 +324,10 @@ func inChain(chain []string, name string) bool {
 
 // keepOwnedBy drops, in place, the records whose owner is not on the
 // chain: the client then sees only names that were checked.
-func keepOwnedBy(chain []string, rrs []mdns.RR) []mdns.RR {
+func keepOwnedBy(chain []string, rrs []dnsmessage.Resource) []dnsmessage.Resource {
 	kept := rrs[:0]
 	for _, rr := range rrs {
-		if inChain(chain, rr.Header().Name) {
+		if inChain(chain, nameText(rr.Header.Name)) {
 			kept = append(kept, rr)
 		}
 	}
@@ -389,10 +337,10 @@ func keepOwnedBy(chain []string, rrs []mdns.RR) []mdns.RR {
 
 // keepOPT drops, in place, the additional records except the EDNS0 OPT
 // record: glue and other extras could carry addresses of unchecked names.
-func keepOPT(rrs []mdns.RR) []mdns.RR {
+func keepOPT(rrs []dnsmessage.Resource) []dnsmessage.Resource {
 	kept := rrs[:0]
 	for _, rr := range rrs {
-		if rr.Header().Rrtype == mdns.TypeOPT {
+		if rr.Header.Type == dnsmessage.TypeOPT {
 			kept = append(kept, rr)
 		}
 	}
@@ -402,7 +350,7 @@ func keepOPT(rrs []mdns.RR) []mdns.RR {
 
 // open calls Open for each address in answer and each rule that a name of
 // the chain matches, once per address and rule.
-func (r *Resolver) open(chain []string, answer []mdns.RR) error {
+func (r *Resolver) open(chain []string, answer []dnsmessage.Resource) error {
 	if r.cfg.Open == nil {
 		return nil
 	}
@@ -432,21 +380,20 @@ func (r *Resolver) open(chain []string, answer []mdns.RR) error {
 }
 
 // address returns the address of an A or AAAA record.
-func address(rr mdns.RR) (netip.Addr, time.Duration, bool) {
-	var ip net.IP
-	switch rr := rr.(type) {
-	case *mdns.A:
-		ip = rr.A
-	case *mdns.AAAA:
-		ip = rr.AAAA
+func address(rr dnsmessage.Resource) (netip.Addr, time.Duration, bool) {
+	var a netip.Addr
+	switch b := rr.Body.(type) {
+	case *dnsmessage.AResource:
+		a = netip.AddrFrom4(b.A)
+	case *dnsmessage.AAAAResource:
+		a = netip.AddrFrom16(b.AAAA)
 	default:
 		return netip.Addr{}, 0, false
 	}
-	a, ok := netip.AddrFromSlice(ip)
-	return a.Unmap(), time.Duration(rr.Header().Ttl) * time.Second, ok
+	return a.Unmap(), time.Duration(rr.Header.TTL) * time.Second, true
 }
 
-func seenAddr(rrs []mdns.RR, a netip.Addr) bool {
+func seenAddr(rrs []dnsmessage.Resource, a netip.Addr) bool {
 	for _, rr := range rrs {
 		if b, _, ok := address(rr); ok && b == a {
 			return true
@@ -465,23 +412,4 @@ func (r *Resolver) logDenied(name, via string) {
 		attrs = append(attrs, "via", strings.TrimSuffix(via, "."))
 	}
 	r.cfg.Log.Info("dns: name denied", attrs...)
-}
-
-// reply builds an answer of our own with rcode, keeping the question and
-// answering EDNS0 with EDNS0.
-func reply(req *mdns.Msg, rcode int) *mdns.Msg {
-	m := new(mdns.Msg)
-	m.SetRcode(req, rcode)
-	if opt := req.IsEdns0(); opt != nil {
-		m.SetEdns0(mdns.DefaultMsgSize, opt.Do())
-	}
-	return m
-}
-
-// nxdomain is the answer to a denied name. It looks authoritative (AA set),
-// as if the name did not exist, and carries no records at all.
-func nxdomain(req *mdns.Msg) *mdns.Msg {
-	m := reply(req, mdns.RcodeNameError)
-	m.Authoritative = true
-	return m
 }

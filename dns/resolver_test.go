@@ -267,9 +267,17 @@ func (tr *testResolver) mustAsk(t testing.TB, network, name string, qtype uint16
 func answers(m *mdns.Msg) []string {
 	var out []string
 	for _, rr := range m.Answer {
-		out = append(out, formatRR(rr))
+		out = append(out, mdnsFormatRR(rr))
 	}
 	return out
+}
+
+// mdnsFormatRR renders a record as "name TYPE data" with miekg/dns: what
+// formatRR must print.
+func mdnsFormatRR(rr mdns.RR) string {
+	h := rr.Header()
+	data := strings.TrimPrefix(rr.String(), h.String())
+	return strings.TrimSuffix(h.Name, ".") + " " + mdns.Type(h.Rrtype).String() + " " + data
 }
 
 func TestResolverAllowlist(t *testing.T) {
