@@ -10,7 +10,16 @@ BIN=${1:-$(dirname "$0")/../bin/nsjail-net}
 BIN=$(readlink -f "$BIN")
 if [[ $(id -u) != 0 ]]; then echo "demo: needs root (sudo make demo)" >&2; exit 1; fi
 if [[ ${NSJ_DEMO_INSIDE:-} != 1 ]]; then
-	exec unshare --net --mount --propagation private env NSJ_DEMO_INSIDE=1 "$0" "$BIN"
+	# The demo's tmpfs mounts need these directories on the machine's /run;
+	# the ones created here are removed afterwards (if still empty).
+	made=()
+	for d in /run/netns /run/nsjail-net; do
+		if [[ ! -d $d ]]; then mkdir "$d" && made+=("$d"); fi
+	done
+	rc=0
+	unshare --net --mount --propagation private env NSJ_DEMO_INSIDE=1 "$0" "$BIN" || rc=$?
+	for d in "${made[@]}"; do rmdir "$d" 2>/dev/null || true; done
+	exit "$rc"
 fi
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -34,9 +34,32 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binPath, buildErr = launcher(dir)
+	made := mountpoints()
 	code := m.Run()
 	_ = os.RemoveAll(dir)
+	for _, d := range made {
+		_ = os.Remove(d) // only if still empty
+	}
 	os.Exit(code)
+}
+
+// mountpoints creates, once for all labs, the directories that every lab
+// covers with a tmpfs in its own mount namespace (a mount needs an existing
+// directory, and that one is on the machine's /run), and returns those it
+// created, for TestMain to remove when no lab is left: the machine keeps no
+// trace of the tests. Creating them per lab and removing them at its end
+// would race with other labs, whose mounts sit on the same directories.
+func mountpoints() []string {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	var made []string
+	for _, d := range []string{labNetnsDir, labStateDir} {
+		if err := os.Mkdir(d, 0o755); err == nil {
+			made = append(made, d)
+		}
+	}
+	return made
 }
 
 // launcher returns the binary to test: $NSJAIL_NET_BIN if set, else a
