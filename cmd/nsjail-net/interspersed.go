@@ -1,6 +1,8 @@
 package main
 
 import (
+	"slices"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/nsjail-net/nsjail-net/lifecycle"
@@ -57,7 +59,11 @@ func splitArgs(c *cli.Context) ([]string, []lifecycle.FlagSetting, error) {
 			kinds[n] = takes
 		}
 	}
-	return lifecycle.SplitArgs(c.Args().Slice(), func(name string) (bool, bool) {
+	args := c.Args().Slice()
+	if afterDashDash(c) {
+		args = append([]string{"--"}, args...)
+	}
+	return lifecycle.SplitArgs(args, func(name string) (bool, bool) {
 		takes, ok := kinds[name]
 		return ok, takes
 	})
@@ -74,4 +80,16 @@ func primaryNames(flags []cli.Flag) map[string]string {
 		}
 	}
 	return m
+}
+
+// cliArgs is the command line runCLI parses.
+var cliArgs []string
+
+// afterDashDash reports whether a "--" came right before the command's
+// arguments ("delete -- -x"): urfave/cli consumes it without a trace, and
+// the arguments after it must not be taken for flags.
+func afterDashDash(c *cli.Context) bool {
+	args := c.Args().Slice()
+	i := len(cliArgs) - len(args) - 1
+	return len(args) > 0 && i >= 0 && cliArgs[i] == "--" && slices.Equal(cliArgs[i+1:], args)
 }

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/nsjail-net/nsjail-net/sandbox"
 )
 
 func TestInterspersedFlags(t *testing.T) {
@@ -33,7 +37,8 @@ func TestInterspersedFlags(t *testing.T) {
 				},
 			})},
 		}
-		err := app.Run(append([]string{"nsjail-net", "x"}, args...))
+		cliArgs = append([]string{"nsjail-net", "x"}, args...) // as runCLI does
+		err := app.Run(cliArgs)
 		return g, err
 	}
 	tests := []struct {
@@ -46,6 +51,9 @@ func TestInterspersedFlags(t *testing.T) {
 		{"mixed", []string{"-s", "INT", "lab1", "--timeout", "1s"}, got{[]string{"lab1"}, false, "INT", time.Second}},
 		{"alias after", []string{"lab1", "-s", "KILL"}, got{[]string{"lab1"}, false, "KILL", 10 * time.Second}},
 		{"none", nil, got{[]string{}, false, "TERM", 10 * time.Second}},
+		{"dash-dash", []string{"--", "-x"}, got{[]string{"-x"}, false, "TERM", 10 * time.Second}},
+		{"flag, dash-dash", []string{"--json", "--", "-x", "--json"}, got{[]string{"-x", "--json"}, true, "TERM", 10 * time.Second}},
+		{"name, dash-dash", []string{"lab1", "--", "-x"}, got{[]string{"lab1", "-x"}, false, "TERM", 10 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,5 +87,40 @@ func TestParseSignal(t *testing.T) {
 		if _, err := parseSignal(in); err == nil {
 			t.Errorf("parseSignal(%q): want an error", in)
 		}
+	}
+}
+
+// A bad flag is one line on stderr naming the command (a subcommand by its
+// full name) and exit status 125; nothing reaches stdout, where a script
+// wrapping a command expects the program's output.
+func TestUsageErrorsOneLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-x"}, "run: flag provided but not defined: -x (see 'nsjail-net run --help')"},
+		{[]string{"list", "--bogus"}, "list: flag provided but not defined: -bogus"},
+		{[]string{"profile", "show", "-x"}, "profile show: flag provided but not defined: -x (see 'nsjail-net profile show --help')"},
+		{[]string{"run", "--profile"}, "run: flag needs an argument"},
+		{[]string{"-x"}, "flag provided but not defined: -x (see 'nsjail-net --help')"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			app := newApp()
+			app.Writer, app.ErrWriter = &stdout, &stderr
+			cliArgs = append([]string{"nsjail-net"}, tt.args...)
+			err := app.Run(cliArgs)
+			var ex *exitError
+			if !errors.As(err, &ex) || ex.code != sandbox.ExitSetup || ex.err == nil {
+				t.Fatalf("got %v, want exit 125 with a message", err)
+			}
+			if !strings.Contains(ex.err.Error(), tt.want) {
+				t.Errorf("message %q, want it to contain %q", ex.err, tt.want)
+			}
+			if stdout.Len() != 0 || stderr.Len() != 0 {
+				t.Errorf("printed %q to stdout and %q to stderr, want nothing (runCLI prints the one line)", stdout.String(), stderr.String())
+			}
+		})
 	}
 }

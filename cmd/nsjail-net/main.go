@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,6 +23,7 @@ func main() {
 }
 
 func runCLI(args []string) int {
+	cliArgs = args
 	app := newApp()
 	err := app.Run(args)
 	if err == nil {
@@ -39,7 +41,7 @@ func runCLI(args []string) int {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "nsjail-net",
 		Usage:   "run a program with exactly the network it is allowed",
 		Version: version,
@@ -76,10 +78,27 @@ Examples:
 			manCommand(),
 		},
 	}
+	oneLineUsageErrors(app.Commands)
+	return app
+}
+
+// oneLineUsageErrors makes every command report a usage error (a bad flag)
+// as the app does: one line on stderr naming the command and the problem,
+// exit status 125. urfave/cli's default prints the whole help to stdout,
+// which a script wrapping a command would take for the program's output.
+func oneLineUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(ctx *cli.Context, err error, _ bool) error {
+				return usageError(ctx, err)
+			}
+		}
+		oneLineUsageErrors(c.Subcommands)
+	}
 }
 
 func usageError(c *cli.Context, err error) error {
-	name := c.Command.FullName()
+	name := commandPath(c)
 	if name == "" {
 		return &exitError{code: sandbox.ExitSetup, err: fmt.Errorf("%w (see 'nsjail-net --help')", err)}
 	}
@@ -100,3 +119,16 @@ func (e *exitError) Error() string {
 }
 
 func (e *exitError) Unwrap() error { return e.err }
+
+// commandPath is the command's full name, "profile show" for a subcommand
+// (urfave/cli's FullName gives only "show" there).
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, x := range c.Lineage() {
+		// The app's own root command carries the app's name.
+		if x.Command != nil && x.Command.Name != "" && x.Command.Name != c.App.Name && (len(names) == 0 || names[0] != x.Command.Name) {
+			names = append([]string{x.Command.Name}, names...)
+		}
+	}
+	return strings.Join(names, " ")
+}
