@@ -226,7 +226,7 @@ func (r *results) markdown() string {
 		}
 		p("\n")
 	}
-	p("## Reproduce\n\n```\nmake build && sudo make bench      # writes bench/results.md (about 2-4 minutes)\nsudo go run ./bench -bin bin/nsjail-net -quick -out ''   # n=10, prints only\ngo test -run '^$' -bench . ./policy ./state\nsudo go test -run '^$' -bench BenchmarkVethSetup ./nat\n```\n")
+	p("## Reproduce\n\n```\nmake build && sudo make bench      # writes bench/results.md (about 2-4 minutes)\nsudo go run ./bench -bin bin/nsjail-net -quick -out ''   # n=10, prints only\ngo test -run '^$' -bench . ./policy ./state\nsudo go test -run '^$' -bench 'VethSetup|RuleInstall' ./nat\n```\n")
 	return b.String()
 }
 
