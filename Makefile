@@ -37,6 +37,7 @@ test: build
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePublishFlag$$' -fuzztime 5s ./policy
 	$(GO) test -run '^$$' -fuzz '^FuzzValidName$$' -fuzztime 5s ./state
 	$(GO) test -run '^$$' -fuzz '^FuzzProgramEnv$$' -fuzztime 5s ./cmd/nsjail-net
+	$(GO) test -run '^$$' -fuzz '^FuzzWireDecode$$' -fuzztime 5s ./sandbox/stage
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test)
@@ -48,6 +49,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./policy
 	$(GO) test -run '^$$' -fuzz '^FuzzParseRuleFlag$$' -fuzztime 30s ./policy
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePublishFlag$$' -fuzztime 30s ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzWireDecode$$' -fuzztime 30s ./sandbox/stage
 
 bench: build
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/bench-floor ./bench/floor

@@ -3,7 +3,7 @@
 //
 // The launcher re-executes itself (/proc/self/exe) as a hidden init stage.
 // Parent and child talk over one unix stream socket, inherited by the child
-// as fd 3, carrying newline-delimited JSON messages:
+// as fd 3, carrying length-framed messages (stage/wire.go):
 //
 //	parent (launcher, host namespaces)        child (init stage, new namespaces)
 //	----------------------------------        ----------------------------------

@@ -56,7 +56,11 @@ func StartJoin(cfg *ChildConfig, stdio Stdio, netNS, utsNS *os.File) (*Child, er
 // Configure sends the init stage its configuration.
 func (c *Child) Configure(cfg *ChildConfig) error {
 	cfg.ParentPid = os.Getpid()
-	if _, err := c.sock.Write(stage.EncodeMsg(stage.Message{Type: stage.MsgConfig, Config: cfg})); err != nil {
+	b, err := stage.EncodeMsg(stage.Message{Type: stage.MsgConfig, Config: cfg})
+	if err != nil {
+		return err // names the field: a NUL byte in an argument, say
+	}
+	if _, err := c.sock.Write(b); err != nil {
 		return fmt.Errorf("sending config to init stage: %w", err)
 	}
 	return nil
@@ -124,7 +128,8 @@ func (c *Child) WaitReady() error {
 // Continue lets the child drop privileges and exec, and waits for the
 // outcome: nil once exec succeeded, a *ChildError otherwise.
 func (c *Child) Continue() error {
-	if _, err := c.sock.Write(stage.EncodeMsg(stage.Message{Type: stage.MsgContinue})); err != nil {
+	cont, _ := stage.EncodeMsg(stage.Message{Type: stage.MsgContinue}) // no field to fail on
+	if _, err := c.sock.Write(cont); err != nil {
 		return c.deadErr("continue", err)
 	}
 	var m stage.Message

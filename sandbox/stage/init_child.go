@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -57,7 +58,8 @@ func Init() {
 	if err := setup(cfg); err != nil {
 		fail(sock, err)
 	}
-	if _, err := sock.Write(EncodeMsg(Message{Type: MsgReady})); err != nil {
+	ready, _ := EncodeMsg(Message{Type: MsgReady}) // no field to fail on
+	if _, err := sock.Write(ready); err != nil {
 		os.Exit(125)
 	}
 	if err := ReadMsg(r, &m); err != nil || m.Type != MsgContinue {
@@ -86,6 +88,12 @@ func fail(sock *os.File, err error) {
 	if errors.As(err, &errno) {
 		m.Errno = int(errno)
 	}
-	_, _ = sock.Write(EncodeMsg(m))
+	// A NUL byte cannot travel; one in a message (from a path, say) is
+	// spelled out.
+	m.Step = strings.ReplaceAll(m.Step, "\x00", `\x00`)
+	m.Msg = strings.ReplaceAll(m.Msg, "\x00", `\x00`)
+	if b, err := EncodeMsg(m); err == nil {
+		_, _ = sock.Write(b)
+	}
 	os.Exit(125)
 }

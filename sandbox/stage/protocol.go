@@ -1,8 +1,6 @@
 package stage
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"syscall"
 )
@@ -26,55 +24,55 @@ const (
 	MsgError    = "error"
 )
 
-// Message is one line on the sync socket.
+// Message is one message on the sync socket (framed as wire.go says).
 type Message struct {
-	Type   string       `json:"type"`
-	Config *ChildConfig `json:"config,omitempty"`
-	Step   string       `json:"step,omitempty"`
-	Errno  int          `json:"errno,omitempty"`
-	Msg    string       `json:"msg,omitempty"`
+	Type   string
+	Config *ChildConfig
+	Step   string
+	Errno  int
+	Msg    string
 }
 
-// ChildConfig is everything the init stage needs; it travels as JSON over
-// the sync socket, never in argv or the environment.
+// ChildConfig is everything the init stage needs; it travels over the sync
+// socket (wire.go), never in argv or the environment.
 type ChildConfig struct {
 	// Program. Path, when set, is executed instead of looking up Argv[0].
-	Path    string   `json:"path,omitempty"`
-	Argv    []string `json:"argv"`
-	Env     []string `json:"env"`
-	Workdir string   `json:"workdir"`
+	Path    string
+	Argv    []string
+	Env     []string
+	Workdir string
 	// FallbackWorkdirs are tried in order when Workdir is not usable by the
 	// target user and WorkdirExplicit is false.
-	FallbackWorkdirs []string `json:"fallback_workdirs,omitempty"`
-	WorkdirExplicit  bool     `json:"workdir_explicit,omitempty"`
+	FallbackWorkdirs []string
+	WorkdirExplicit  bool
 
 	// Identity.
-	UID    int   `json:"uid"`
-	GID    int   `json:"gid"`
-	Groups []int `json:"groups"`
+	UID    int
+	GID    int
+	Groups []int
 
 	// Namespaces.
-	Hostname   string `json:"hostname"`
-	ResolvConf string `json:"resolv_conf,omitempty"` // bind-mounted over /etc/resolv.conf
-	Hosts      string `json:"hosts,omitempty"`       // bind-mounted over /etc/hosts
-	IPv6       bool   `json:"ipv6"`
+	Hostname   string
+	ResolvConf string // bind-mounted over /etc/resolv.conf
+	Hosts      string // bind-mounted over /etc/hosts
+	IPv6       bool
 	// Nsswitch, when set, is bind-mounted over /etc/nsswitch.conf (hosts:
 	// files dns, so lookups go through resolv.conf).
-	Nsswitch string `json:"nsswitch,omitempty"`
+	Nsswitch string
 	// Hide lists directories covered by an empty read-only tmpfs when they
 	// exist (systemd-resolved's sockets), so no lookup escapes to the host.
-	Hide []string `json:"hide,omitempty"`
+	Hide []string
 
 	// Join: instead of new network and UTS namespaces, enter those of a
 	// live sandbox (fds joinNetFd and joinUTSFd, opened by the parent).
-	Join bool `json:"join,omitempty"`
+	Join bool
 
 	// Seccomp installs the filter before exec (seccomp_child.go).
-	Seccomp bool `json:"seccomp,omitempty"`
+	Seccomp bool
 
 	// ParentPid is the launcher's pid: after the uid change the child checks
 	// it is still its parent (the parent-death signal is re-armed then).
-	ParentPid int `json:"parent_pid"`
+	ParentPid int
 }
 
 // ChildError is a failure the init stage reported before exec.
@@ -92,19 +90,4 @@ func (e *ChildError) Unwrap() error {
 		return nil
 	}
 	return e.Errno
-}
-
-func EncodeMsg(m Message) []byte {
-	b, _ := json.Marshal(m) // message has no types json cannot encode
-	return append(b, '\n')
-}
-
-// ReadMsg reads one message line.
-func ReadMsg(r *bufio.Reader, m *Message) error {
-	line, err := r.ReadBytes('\n')
-	if err != nil {
-		return err
-	}
-	*m = Message{}
-	return json.Unmarshal(line, m)
 }
