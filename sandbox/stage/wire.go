@@ -241,28 +241,21 @@ func (r *wireReader) count() int {
 	return n
 }
 
-func (r *wireReader) strs() []string {
-	n := r.count()
-	if n == 0 {
-		return nil
-	}
-	ss := make([]string, n)
-	for i := range ss {
-		ss[i] = r.str()
-	}
-	return ss
-}
+func (r *wireReader) strs() []string { return readList(r, r.str) }
 
-func (r *wireReader) nums() []int {
+func (r *wireReader) nums() []int { return readList(r, r.num) }
+
+// readList reads a list's length, then its items with item.
+func readList[T any](r *wireReader, item func() T) []T {
 	n := r.count()
 	if n == 0 {
 		return nil
 	}
-	ns := make([]int, n)
-	for i := range ns {
-		ns[i] = r.num()
+	items := make([]T, n)
+	for i := range items {
+		items[i] = item()
 	}
-	return ns
+	return items
 }
 
 func (r *wireReader) flag() bool {
