@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsjail-net/nsjail-net/nat"
 	"github.com/nsjail-net/nsjail-net/state"
@@ -157,7 +158,7 @@ func liveSandbox(dir *state.Dir, id string) bool {
 // sweepLinks deletes host links named nsj<id> whose alias is the owner tag
 // of sandbox <id>, when that sandbox is not live.
 func sweepLinks(dir *state.Dir, bridge string, dry bool) ([]string, error) {
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink: %w", err)
 	}

@@ -60,7 +60,7 @@ func Reap(dir *state.Dir, rec *state.Sandbox, log *slog.Logger) error {
 
 	// 2. Host veth (its peer goes with it).
 	if rec.HostVeth != "" {
-		if h, err := netlink.NewHandle(); err != nil {
+		if h, err := netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 			fail("netlink", err)
 		} else {
 			fail("deleting veth", nat.DeleteVeth(h, rec.ID))
@@ -182,7 +182,7 @@ func netnsIsSandboxes(path string, rec *state.Sandbox) (bool, error) {
 		return false, fmt.Errorf("opening namespace: %w", err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return false, fmt.Errorf("netlink in namespace: %w", err)
 	}

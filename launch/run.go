@@ -151,7 +151,7 @@ func Run(spec Spec) (code int, retErr error) {
 			addrs.Gateway6 = spec.Net.Gateway6()
 		}
 		st.done("lease")
-		if hostH, err = netlink.NewHandle(); err != nil {
+		if hostH, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 			return sandbox.ExitSetup, fmt.Errorf("netlink: %w", err)
 		}
 		undo.push("close netlink handle", func() error { hostH.Close(); return nil })
@@ -300,7 +300,7 @@ func Run(spec Spec) (code int, retErr error) {
 		// 1.7x -> 2.3x their ideal, throughput 91% -> 74%).
 		undo.push("delete veth", func() error { return nat.DeleteVeth(hostH, id) })
 		st.done("veth")
-		sbH, err := netlink.NewHandleAt(nsH)
+		sbH, err := netlink.NewHandleAt(nsH, unix.NETLINK_ROUTE)
 		if err != nil {
 			return sandbox.ExitSetup, fmt.Errorf("netlink in the sandbox's namespace: %w", err)
 		}

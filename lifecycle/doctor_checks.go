@@ -81,7 +81,7 @@ func probeKernel() probe {
 			res <- p
 			return
 		}
-		h, err := netlink.NewHandle()
+		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 		if err != nil {
 			p.veth, p.bridge = err, err
 		} else {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/nsjail-net/nsjail-net/launch"
 	"github.com/nsjail-net/nsjail-net/nat"
@@ -177,7 +178,7 @@ func emptyTable(t FirewallTable) bool {
 // readLinks fills Interfaces and Routes through a netlink handle bound to
 // the sandbox's namespace.
 func readLinks(ns netns.NsHandle, info *Info) error {
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return err
 	}
