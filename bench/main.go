@@ -40,7 +40,8 @@ type config struct {
 	warmup   int           // dropped runs before them
 	live     int           // live sandboxes for the flat-cost row
 	burst    int           // launches at once
-	rounds   int           // rounds of the burst and the throughput rows
+	rounds   int           // rounds of the burst row
+	tputRuns int           // runs of each throughput row
 	iperfDur time.Duration // length of one iperf3 run
 	quick    bool
 }
@@ -59,9 +60,12 @@ func parseFlags() (config, error) {
 	if flag.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
-	c.rounds, c.iperfDur = 3, 3*time.Second
+	// Throughput gets more runs than the burst: one run of either row
+	// moves by 10% with whatever else the machine does, and its verdict
+	// compares medians.
+	c.rounds, c.tputRuns, c.iperfDur = 3, 7, 3*time.Second
 	if c.quick {
-		c.rounds, c.iperfDur = 1, 2*time.Second
+		c.rounds, c.tputRuns, c.iperfDur = 1, 1, 2*time.Second
 		if !flagSet("n") {
 			c.n = 10
 		}

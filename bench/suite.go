@@ -159,7 +159,7 @@ func stepsPhase(l *lab, res *results) error {
 }
 
 func throughputPhase(l *lab, res *results) error {
-	logf("  %d x %v: sandbox (20 rules) and direct veth, alternating", l.cfg.rounds, l.cfg.iperfDur)
+	logf("  %d x %v: sandbox (20 rules) and direct veth, alternating", l.cfg.tputRuns, l.cfg.iperfDur)
 	var err error
 	if res.tput, err = l.benchThroughput(); err != nil {
 		res.tput.Err = err.Error()

@@ -56,7 +56,7 @@ func rules20() string {
 	return b.String()
 }
 
-// benchThroughput alternates sandbox and direct runs, cfg.rounds each.
+// benchThroughput alternates sandbox and direct runs, cfg.tputRuns each.
 func (l *lab) benchThroughput() (tputResult, error) {
 	var r tputResult
 	dir, err := os.MkdirTemp("", "bench-tput-")
@@ -98,7 +98,7 @@ func (l *lab) benchThroughput() (tputResult, error) {
 
 	secs := strconv.Itoa(int(l.cfg.iperfDur / time.Second))
 	client := []string{"iperf3", "-c", "", "-p", iperfPort, "-t", secs, "-J"}
-	for range l.cfg.rounds {
+	for range l.cfg.tputRuns {
 		c := slices.Clone(client)
 		c[2] = labServerIP
 		bps, err := l.iperfClient(l.nsj(append([]string{"run", "--profile", profile, "--"}, c...)...))
