@@ -20,6 +20,11 @@ const (
 	tcpIdleTimeout  = 8 * time.Second // between queries
 	tcpWriteTimeout = 2 * time.Second
 	tcpMaxQueries   = 128
+	// tcpMaxConns bounds the connections served at once: each holds a
+	// goroutine in the launcher, and a sandboxed program must not be able
+	// to grow its supervisor without bound. Past it, new connections are
+	// closed at once (clients fall back or retry).
+	tcpMaxConns = 64
 )
 
 // maxAcceptBackoff bounds the pause after a failed Accept or read.
@@ -120,6 +125,11 @@ func (r *Resolver) serveTCP(l net.Listener) error {
 			return err
 		}
 		backoff = 0
+		if conns.count() >= tcpMaxConns {
+			r.cfg.Log.Debug("dns: too many tcp connections", "sandbox", r.cfg.SandboxName, "max", tcpMaxConns)
+			c.Close()
+			continue
+		}
 		conns.serve(c, r.serveConn)
 	}
 }
@@ -200,6 +210,13 @@ func (s *connSet) serve(c net.Conn, f func(net.Conn)) {
 		}()
 		f(c)
 	})
+}
+
+// count is the number of connections being served.
+func (s *connSet) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // closeAndWait closes the connections, which ends their reads and writes,

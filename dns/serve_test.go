@@ -275,3 +275,61 @@ func TestExchangeTCPWrongID(t *testing.T) {
 		t.Errorf("exchange = %v, want errIDMismatch", err)
 	}
 }
+
+// A sandboxed program cannot make its resolver hold more than tcpMaxConns
+// connections (each is a goroutine in the launcher): one more is closed at
+// once, and a freed slot serves again.
+func TestServeTCPBoundsConnections(t *testing.T) {
+	up := startUpstream(t, false)
+	tr := startResolver(t, ResolverConfig{Upstreams: []netip.AddrPort{up.addr}})
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for range tcpMaxConns {
+		c, err := net.Dial("tcp", tr.tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	extra, err := net.Dial("tcp", tr.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	extra.SetReadDeadline(time.Now().Add(time.Second)) // well before tcpReadTimeout frees a slot
+	if _, err := extra.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !isReset(err) {
+		t.Fatalf("connection %d: read gave %v, want it closed at once", tcpMaxConns+1, err)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	held = nil
+	// The server notices the closes asynchronously: retry for a while.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		conn, err := net.Dial("tcp", tr.tcp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(time.Second))
+		co := &mdns.Conn{Conn: conn}
+		m := new(mdns.Msg).SetQuestion("allowed.test.", mdns.TypeA)
+		err = co.WriteMsg(m)
+		var resp *mdns.Msg
+		if err == nil {
+			resp, err = co.ReadMsg()
+		}
+		conn.Close()
+		if err == nil && resp.Id == m.Id {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the held connections closed, a query over TCP still fails: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
