@@ -60,6 +60,14 @@ func Run(spec Spec) (code int, retErr error) {
 		return sandbox.ExitSetup, fmt.Errorf("becoming a subreaper: %w", err)
 	}
 
+	// Before anything is created: the hostname reaches sethostname and the
+	// sandbox's /etc/hosts.
+	if spec.Hostname != "" {
+		if err := dns.ValidHostname(spec.Hostname); err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("hostname %q: %w", spec.Hostname, err)
+		}
+	}
+
 	log := spec.Log
 	st := newSteps(log)
 	undo := &undoStack{log: log}
@@ -94,7 +102,7 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 	hostname := spec.Hostname
 	if hostname == "" {
-		hostname = name
+		hostname = defaultHostname(name)
 	}
 	st.done("state")
 
@@ -234,7 +242,11 @@ func Run(spec Spec) (code int, retErr error) {
 	if err := os.WriteFile(resolvPath, dns.Render(dnsConf), 0o644); err != nil {
 		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", resolvPath, err)
 	}
-	if err := os.WriteFile(hostsPath, dns.Hosts(hostname, addrs.Addr.Addr()), 0o644); err != nil {
+	hosts, err := dns.Hosts(hostname, addrs.Addr.Addr())
+	if err != nil {
+		return sandbox.ExitSetup, err
+	}
+	if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
 		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", hostsPath, err)
 	}
 	if bridged {

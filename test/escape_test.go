@@ -332,3 +332,39 @@ func TestEscapeNoLauncherFDsOrEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestEscapeHostnameInjectionRefused: --hostname is an RFC 1123 host name,
+// so it cannot add lines to the sandbox's /etc/hosts (nor put a newline in
+// its UTS name): run, bridged or not, and create refuse one holding a
+// newline with exit 125 and one line naming the flag, run no program and
+// leave the lab host exactly as it was.
+func TestEscapeHostnameInjectionRefused(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	before := l.Snapshot(t)
+	const evil = "x\nevil"
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"run offline", []string{"run", "--hostname", evil, "--", "sh", "-c", "hostname; cat /etc/hosts"}},
+		{"run bridged", []string{"run", "--profile", "open", "--hostname", evil, "--", "sh", "-c", "hostname; cat /etc/hosts"}},
+		{"create", []string{"create", "--profile", "open", "--hostname", evil, "esc-host"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := l.NSJ(t, tc.args...)
+			if r.Code == 0 && tc.args[0] == "create" {
+				t.Cleanup(func() { l.NSJ(t, "delete", "esc-host") })
+			}
+			wantCode(t, r, 125)
+			if strings.Contains(r.Stdout, "evil") {
+				t.Errorf("the program ran with the injected name:\n%s", r.Stdout)
+			}
+			const prefix = `nsjail-net: --hostname "x\nevil": `
+			if lines := strings.Split(strings.TrimSuffix(r.Stderr, "\n"), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], prefix) {
+				t.Errorf("stderr %q: want one line starting %q", r.Stderr, prefix)
+			}
+		})
+	}
+	l.AssertNoLeaks(t, before, ignoreNothing)
+}

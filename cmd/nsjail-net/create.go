@@ -37,7 +37,7 @@ Examples:
 			&cli.StringSliceFlag{Name: "deny", Usage: "deny egress, before the profile's rules (repeatable)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "use this resolver instead of the profile's (repeatable)"},
 			&cli.StringSliceFlag{Name: "publish", Usage: "publish a sandbox port on the host: [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp] (repeatable)"},
-			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox (default: NAME)"},
+			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox, an RFC 1123 host name of at most 64 bytes (default: NAME, '_' as '-')"},
 		},
 		Action: createAction,
 	})
@@ -58,6 +58,10 @@ func createAction(c *cli.Context) error {
 	name := positionals(c)[0]
 	if err := state.ValidName(name); err != nil {
 		return setupErr(fmt.Errorf("create: sandbox name: %w", err))
+	}
+	hostname, err := hostnameFlag(c)
+	if err != nil {
+		return setupErr(err)
 	}
 	// Validate everything here, so that errors reach the terminal.
 	if _, err := loadProfile(c, g); err != nil {
@@ -80,8 +84,8 @@ func createAction(c *cli.Context) error {
 	if profile != "" {
 		args = append(args, "--profile", profile)
 	}
-	if h := c.String("hostname"); h != "" {
-		args = append(args, "--hostname", h)
+	if hostname != "" {
+		args = append(args, "--hostname", hostname)
 	}
 	for _, f := range []string{"allow", "deny", "dns", "publish"} {
 		for _, v := range c.StringSlice(f) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nsjail-net/nsjail-net/dns"
 	"github.com/nsjail-net/nsjail-net/launch"
 	"github.com/nsjail-net/nsjail-net/policy"
 )
@@ -52,4 +53,18 @@ func parseGlobals(c *cli.Context) (*globals, error) {
 		return nil, fmt.Errorf("--state-dir %q: need an absolute path", g.stateDir)
 	}
 	return g, nil
+}
+
+// hostnameFlag returns --hostname of run and create, "" when it is not
+// given. It is checked here, before anything is changed, so that a bad one
+// is refused with a message naming the flag.
+func hostnameFlag(c *cli.Context) (string, error) {
+	h := c.String("hostname")
+	if !c.IsSet("hostname") {
+		return "", nil
+	}
+	if err := dns.ValidHostname(h); err != nil {
+		return "", fmt.Errorf("--hostname %q: %w", h, err)
+	}
+	return h, nil
 }

@@ -132,27 +132,37 @@ func TestBadNamesRefusedBeforeAnyChange(t *testing.T) {
 	for cmdName, argsFor := range commands {
 		for what, name := range bad {
 			t.Run(cmdName+"/"+what, func(t *testing.T) {
-				stateDir := t.TempDir()
-				args := append([]string{"nsjail-net", "--state-dir", stateDir}, argsFor(name)...)
-				app := newApp()
-				app.Writer, app.ErrWriter = io.Discard, io.Discard
-				cliArgs = args // as runCLI does
-				err := app.Run(args)
-				var ex *exitError
-				if !errors.As(err, &ex) || ex.code != sandbox.ExitSetup || ex.err == nil {
-					t.Fatalf("%q: got %v, want exit 125 with a message", args, err)
-				}
-				msg := ex.err.Error()
-				if strings.Contains(msg, "no-such-profile-xyz") {
-					t.Fatalf("%q: the name passed validation (failed on the profile instead): %v", args, msg)
-				}
-				if !strings.Contains(msg, "name") {
-					t.Errorf("%q: message %q does not say the name is wrong", args, msg)
-				}
-				if ents, err := os.ReadDir(stateDir); err != nil || len(ents) != 0 {
-					t.Errorf("%q: state dir changed: %v %v", args, ents, err)
-				}
+				refusedBeforeAnyChange(t, argsFor(name), "name")
 			})
 		}
+	}
+}
+
+// refusedBeforeAnyChange runs the CLI with args after the global flags, in
+// a fresh state dir, and checks that it exits 125 with a message that
+// contains want and does not mention no-such-profile-xyz (the argument
+// under test was refused before the profile was loaded), and that the
+// state dir stays empty.
+func refusedBeforeAnyChange(t *testing.T, args []string, want string) {
+	t.Helper()
+	stateDir := t.TempDir()
+	args = append([]string{"nsjail-net", "--state-dir", stateDir}, args...)
+	app := newApp()
+	app.Writer, app.ErrWriter = io.Discard, io.Discard
+	cliArgs = args // as runCLI does
+	err := app.Run(args)
+	var ex *exitError
+	if !errors.As(err, &ex) || ex.code != sandbox.ExitSetup || ex.err == nil {
+		t.Fatalf("%q: got %v, want exit 125 with a message", args, err)
+	}
+	msg := ex.err.Error()
+	if strings.Contains(msg, "no-such-profile-xyz") {
+		t.Fatalf("%q: the argument passed validation (failed on the profile instead): %v", args, msg)
+	}
+	if !strings.Contains(msg, want) {
+		t.Errorf("%q: message %q does not contain %q", args, msg, want)
+	}
+	if ents, err := os.ReadDir(stateDir); err != nil || len(ents) != 0 {
+		t.Errorf("%q: state dir changed: %v %v", args, ents, err)
 	}
 }

@@ -40,7 +40,7 @@ Examples:
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as this user name or uid (default: the user behind sudo, else you)"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set K=V in the program's environment (repeatable)"},
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of the program (default: the current one)"},
-			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox (default: the sandbox name)"},
+			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox, an RFC 1123 host name of at most 64 bytes (default: the sandbox name, '_' as '-')"},
 			&cli.StringSliceFlag{Name: "allow", Usage: "allow egress for this run, before the profile's rules: PROTO:DEST[:PORTS], e.g. tcp:203.0.113.0/24:443 (repeatable)"},
 			&cli.StringSliceFlag{Name: "deny", Usage: "deny egress for this run, before the profile's rules (repeatable)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "use this resolver instead of the profile's (repeatable)"},
@@ -81,6 +81,10 @@ func runAction(c *cli.Context) error {
 			return setupErr(fmt.Errorf("--name: %w", err))
 		}
 	}
+	hostname, err := hostnameFlag(c)
+	if err != nil {
+		return setupErr(err)
+	}
 	prof, err := loadProfile(c, g)
 	if err != nil {
 		return setupErr(err)
@@ -92,7 +96,7 @@ func runAction(c *cli.Context) error {
 	spec := launch.Spec{
 		StateDir: g.stateDir, Net: g.net, Profile: prof, Name: c.String("name"),
 		Argv: argv, Env: pf.env, User: pf.user, Workdir: pf.workdir, WorkdirExplicit: pf.workdirExplicit,
-		Hostname: c.String("hostname"),
+		Hostname: hostname,
 		Stdio:    sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Log:      g.log,
 	}
