@@ -58,7 +58,13 @@ func Exec(spec ExecSpec) (int, error) {
 	if err := sandbox.BecomeSubreaper(); err != nil {
 		return sandbox.ExitSetup, fmt.Errorf("becoming a subreaper: %w", err)
 	}
-	defer func() { _ = sandbox.KillOrphans() }()
+	var child *sandbox.Child
+	defer func() {
+		_ = sandbox.KillOrphans()
+		if child != nil {
+			child.ReleaseTerminal() // nothing of the sandbox is left to touch it
+		}
+	}()
 
 	dir, err := state.Open(spec.StateDir)
 	if err != nil {
@@ -103,7 +109,7 @@ func Exec(spec ExecSpec) (int, error) {
 		cfg.Nsswitch = filepath.Join(sbDir, "nsswitch.conf")
 		cfg.Hide = dns.HiddenDirs
 	}
-	child, err := sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS)
+	child, err = sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS)
 	if err != nil {
 		return sandbox.ExitSetup, err
 	}
@@ -115,7 +121,8 @@ func Exec(spec ExecSpec) (int, error) {
 		child.Kill()
 		return sandbox.ExitCodeFor(err), err
 	}
-	return child.Wait(sigs), nil
+	code := child.Wait(sigs)
+	return code, child.Err()
 }
 
 // execForeignNetns runs the program in /run/netns/NAME when it exists and is
@@ -151,10 +158,15 @@ func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, 
 		return sandbox.ExitSetup, fmt.Errorf("entering network namespace %q: %w", spec.Name, err), true
 	}
 	if err := child.Continue(); err != nil {
+	defer func() {
+		_ = sandbox.KillOrphans()
+		child.ReleaseTerminal()
+	}()
 		child.Kill()
 		return sandbox.ExitCodeFor(err), err, true
 	}
-	return child.Wait(sigs), nil, true
+	code = child.Wait(sigs)
+	return code, child.Err(), true
 }
 
 func fileExists(p string) bool {

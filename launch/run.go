@@ -119,7 +119,10 @@ func Run(spec Spec) (code int, retErr error) {
 		}
 		// Runs after the resolver stopped (pushed later, undone earlier), so
 		// our only children left are the program's daemonised descendants.
-		return sandbox.KillOrphans()
+		err := sandbox.KillOrphans()
+		// Nothing of the sandbox can touch the terminal any more.
+		child.ReleaseTerminal()
+		return err
 	})
 	var pidStart, netnsIno uint64
 	if o, err := state.OwnerOf(child.Pid); err == nil {
@@ -387,7 +390,7 @@ func Run(spec Spec) (code int, retErr error) {
 	childRunning = false
 	log.Debug("program exited", "status", code, "ran", time.Since(st.last).Round(time.Microsecond))
 	st.last = time.Now()
-	return code, nil
+	return code, child.Err()
 }
 
 // resolvConfFor gives the sandbox's resolv.conf and its resolver's

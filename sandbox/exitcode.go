@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"errors"
+	"os"
+	"os/signal"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,4 +28,32 @@ func ExitCodeFor(err error) int {
 		}
 	}
 	return ExitSetup
+}
+
+// SignaledError reports that the program was killed by a signal. The
+// launcher then ends by the same signal where it can (DieBy), so that a
+// shell running a script sees what it would have seen without nsjail-net:
+// bash stops a script whose foreground command died of the Ctrl-C it got.
+type SignaledError struct{ Signal unix.Signal }
+
+func (e *SignaledError) Error() string {
+	return "program killed by " + unix.SignalName(e.Signal)
+}
+
+// DieBy ends the launcher by sig when it is one the launcher may die of
+// quietly (no core dump): SIGINT, SIGHUP, SIGTERM, SIGKILL. It returns for
+// any other signal, or when the launcher survived it, and the caller exits
+// with 128+N instead.
+func DieBy(sig unix.Signal) {
+	switch sig {
+	case unix.SIGINT, unix.SIGHUP, unix.SIGTERM:
+		// Go's own handler for these kills the process by the signal once
+		// nothing is notified of it.
+		signal.Reset(sig)
+	case unix.SIGKILL:
+	default:
+		return
+	}
+	_ = unix.Kill(os.Getpid(), sig)
+	time.Sleep(time.Second) // delivery is asynchronous
 }

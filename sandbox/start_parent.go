@@ -21,9 +21,11 @@ type Stdio struct{ Stdin, Stdout, Stderr *os.File }
 type Child struct {
 	Pid  int
 	Pgid int
-	tty  *os.File // foreground terminal handed to the child, or nil
+	tty  *terminal // the launcher's controlling terminal, or nil
 	sock *os.File
 	r    *bufio.Reader
+
+	killedBy unix.Signal // the signal that killed the program, once reaped
 }
 
 // Start re-executes the launcher as the init stage in new network, mount and
@@ -82,17 +84,12 @@ func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 	attr := &syscall.SysProcAttr{
 		Cloneflags: flags,
 		Pdeathsig:  syscall.SIGKILL,
-		// Its own process group, so that terminal signals and signals we
-		// forward reach the program exactly once.
-		Setpgid: true,
 	}
-	tty := foregroundTTY(stdio)
-	if tty != nil {
-		// The program becomes the terminal's foreground job, as a shell
-		// would make it: Ctrl-C, Ctrl-Z and job control go to it.
-		attr.Foreground = true
-		attr.Ctty = int(tty.Fd())
-	}
+	// With a controlling terminal the program stays in our process group
+	// and the kernel does job control for both (terminal_parent.go);
+	// without one it gets its own, so that what we forward reaches it once.
+	tty := openTerminal()
+	attr.Setpgid = tty == nil
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{stage.InitArg},
@@ -105,9 +102,14 @@ func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		parentEnd.Close()
+		tty.Release()
 		return nil, fmt.Errorf("starting init stage: %w", err)
 	}
-	return &Child{Pid: cmd.Process.Pid, Pgid: cmd.Process.Pid, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}, nil
+	pgid := cmd.Process.Pid
+	if tty != nil {
+		pgid = tty.pgrp
+	}
+	return &Child{Pid: cmd.Process.Pid, Pgid: pgid, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}, nil
 }
 
 // WaitReady waits until the child has set up its namespaces.
@@ -165,23 +167,7 @@ func (c *Child) Kill() {
 			break
 		}
 	}
-	c.restoreTTY()
 	if c.sock != nil {
 		c.sock.Close()
 	}
-}
-
-// foregroundTTY returns the terminal among stdin/stdout/stderr for which we
-// are the foreground process group, or nil.
-func foregroundTTY(s Stdio) *os.File {
-	for _, f := range []*os.File{s.Stdin, s.Stdout, s.Stderr} {
-		if f == nil {
-			continue
-		}
-		pgrp, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
-		if err == nil && pgrp == unix.Getpgrp() {
-			return f
-		}
-	}
-	return nil
 }

@@ -7,87 +7,88 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ForwardedSignals are passed on to the program.
+// forwardedSignals are passed on to the program (see forward for when).
+// SIGTSTP, SIGTTIN and SIGTTOU are deliberately absent: the launcher keeps
+// their default action and stops with its job (terminal_parent.go).
 var forwardedSignals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
 
-// CatchSignals starts catching the forwarded signals (and the terminal
-// stop signals, so that restoring the terminal from the background cannot
-// stop us). Call it before Start so that nothing is lost during setup.
+// fromTerminal are the signals a terminal sends to its whole foreground
+// process group: keys (Ctrl-C, Ctrl-\) and resizes.
+var fromTerminal = map[unix.Signal]bool{unix.SIGINT: true, unix.SIGQUIT: true, unix.SIGWINCH: true}
+
+// CatchSignals starts catching the forwarded signals. Call it before Start
+// so that nothing is lost during setup. Caught, never ignored: an ignored
+// disposition would be inherited by the program across exec.
 func CatchSignals() chan os.Signal {
 	ch := make(chan os.Signal, 16)
 	signal.Notify(ch, forwardedSignals...)
-	// Caught, not ignored: an ignored disposition would be inherited by
-	// the program across exec.
-	signal.Notify(make(chan os.Signal, 1), unix.SIGTTOU, unix.SIGTTIN)
 	return ch
 }
 
-// Wait supervises the running program: it forwards signals from sigs,
-// handles job control when the program owns the terminal, and returns the
-// program's exit status (128+N when killed by signal N).
+// Wait supervises the running program: it forwards signals from sigs and
+// returns the program's exit status (128+N when killed by signal N).
 func (c *Child) Wait(sigs <-chan os.Signal) int {
 	done := make(chan unix.WaitStatus, 1)
-	stopped := make(chan struct{})
-	cont := make(chan struct{})
-	go c.reap(done, stopped, cont)
+	go c.reap(done)
 	for {
 		select {
 		case s := <-sigs:
-			_ = unix.Kill(c.Pid, s.(unix.Signal))
-		case <-stopped:
-			// The program stopped (Ctrl-Z): hand the terminal back and stop
-			// ourselves so the shell sees the job stop; on SIGCONT give the
-			// terminal back to the program and continue it.
-			c.restoreTTY()
-			_ = unix.Kill(os.Getpid(), unix.SIGSTOP)
-			if c.tty != nil {
-				_ = unix.IoctlSetPointerInt(int(c.tty.Fd()), unix.TIOCSPGRP, c.Pgid)
-			}
-			_ = unix.Kill(-c.Pgid, unix.SIGCONT)
-			cont <- struct{}{}
+			c.forward(s.(unix.Signal))
 		case ws := <-done:
-			c.restoreTTY()
 			switch {
 			case ws.Exited():
 				return ws.ExitStatus()
 			case ws.Signaled():
+				c.killedBy = ws.Signal()
 				return 128 + int(ws.Signal())
 			}
-			return 125
+			return ExitSetup
 		}
 	}
 }
 
-// reap waits for the program, reporting stops when it owns the terminal.
-func (c *Child) reap(done chan<- unix.WaitStatus, stopped, cont chan struct{}) {
-	opts := 0
-	if c.tty != nil {
-		opts = unix.WUNTRACED
+// forward passes s on to the program unless the program has it already.
+// A program sharing our process group (we have a controlling terminal) got
+// a key or a resize from the terminal itself when we are in the foreground:
+// sending it again would deliver Ctrl-C twice. Anything else, and every
+// signal when the program has a group of its own, came to the launcher
+// alone and is passed on.
+func (c *Child) forward(s unix.Signal) {
+	if c.tty != nil && fromTerminal[s] && c.tty.foreground() {
+		return
 	}
+	_ = unix.Kill(c.Pid, s)
+}
+
+// reap waits for the program to exit.
+func (c *Child) reap(done chan<- unix.WaitStatus) {
 	for {
 		var ws unix.WaitStatus
-		_, err := unix.Wait4(c.Pid, &ws, opts, nil)
+		_, err := unix.Wait4(c.Pid, &ws, 0, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			done <- unix.WaitStatus(125 << 8)
+			done <- unix.WaitStatus(ExitSetup << 8)
 			return
-		}
-		if ws.Stopped() {
-			stopped <- struct{}{}
-			<-cont
-			continue
 		}
 		done <- ws
 		return
 	}
 }
 
-// restoreTTY gives the terminal back to our process group.
-func (c *Child) restoreTTY() {
-	if c.tty == nil {
-		return
+// Err is nil when the program exited and a *SignaledError when a signal
+// killed it; call it after Wait.
+func (c *Child) Err() error {
+	if c.killedBy == 0 {
+		return nil
 	}
-	_ = unix.IoctlSetPointerInt(int(c.tty.Fd()), unix.TIOCSPGRP, unix.Getpgrp())
+	return &SignaledError{Signal: c.killedBy}
+}
+
+// ReleaseTerminal gives the terminal back once the program and everything it
+// left behind have ended (see terminal.Release). Call it once, last.
+func (c *Child) ReleaseTerminal() {
+	c.tty.Release()
+	c.tty = nil
 }

@@ -31,6 +31,12 @@ func runCLI(args []string) int {
 	}
 	var ex *exitError
 	if errors.As(err, &ex) {
+		if sig, ok := ex.err.(*sandbox.SignaledError); ok {
+			// The program died of a signal and nothing else went wrong:
+			// end the same way (a script's shell stops on Ctrl-C then).
+			sandbox.DieBy(sig.Signal)
+			return ex.code
+		}
 		if ex.err != nil {
 			fmt.Fprintf(os.Stderr, "nsjail-net: %v\n", ex.err)
 		}

@@ -34,7 +34,8 @@ const (
 //  5. parent-death signal re-armed: a uid change clears it. Then check the
 //     launcher is still our parent, or it died before we re-armed.
 //  6. no_new_privs: setuid bits and file capabilities grant nothing; then
-//     the seccomp filter (seccomp_child.go), unless the profile turns it off.
+//     the seccomp filter (seccomp_child.go); its terminal rule alone when
+//     the profile turns it off.
 //  7. workdir, as the target user (permission checks are theirs).
 //  8. program lookup in the program's PATH, as the target user.
 //  9. every fd but 0-2 close-on-exec (CVE-2024-21626: no launcher fd, such
@@ -89,11 +90,10 @@ func finalizeAndFind(cfg *ChildConfig) (string, error) {
 		return "", step("set no_new_privs", err)
 	}
 	// 6b. seccomp: refuse namespace, mount, ptrace, bpf, raw/packet socket
-	//     and other escape calls (needs no_new_privs first).
-	if cfg.Seccomp {
-		if err := installSeccomp(); err != nil {
-			return "", step("install seccomp filter", err)
-		}
+	//     and other escape calls (needs no_new_privs first). With the
+	//     filter turned off, its terminal rule stays (no TIOCSTI).
+	if err := installSeccomp(cfg.Seccomp); err != nil {
+		return "", step("install seccomp filter", err)
 	}
 	// 7. Workdir.
 	if err := chdirAsUser(cfg); err != nil {

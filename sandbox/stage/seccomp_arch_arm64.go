@@ -9,3 +9,9 @@ const nativeAuditArch = unix.AUDIT_ARCH_AARCH64
 // only by a bit in the number; arm64 has no such ABI (arm32 compat has its
 // own arch value and is refused by the arch check).
 const checkX32 = false
+
+// foreignIoctls are the ioctl(2) numbers of the other ABIs this kernel may
+// run beside the native one (see the amd64 file): 32-bit ARM.
+var foreignIoctls = []archSyscall{
+	{unix.AUDIT_ARCH_ARM, 54},
+}

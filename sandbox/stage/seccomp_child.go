@@ -33,10 +33,17 @@ import (
 //	nr == clone3                        -> ERRNO(ENOSYS)
 //	nr in refused                       -> ERRNO(EPERM)
 //	nr == clone:  flags & CLONE_NEW*    -> ERRNO(EPERM), else ALLOW
-//	nr == socket: AF_PACKET             -> ERRNO(EPERM)
-//	              AF_NETLINK            -> ALLOW
-//	              type&0xf RAW, PACKET  -> ERRNO(EPERM), else ALLOW
+//	nr == ioctl:  request in refusedIoctls -> ERRNO(EPERM), else ALLOW
+//	nr == socket: domain not UNIX, INET, INET6, NETLINK -> ERRNO(EPERM)
+//	              NETLINK: protocol not in allowedNetlink -> ERRNO(EPERM)
+//	              INET, INET6: type&0xf RAW, PACKET -> ERRNO(EPERM)
+//	              else ALLOW
+//	nr == socketpair: domain not UNIX   -> ERRNO(EPERM)
 //	otherwise                           -> ALLOW
+//
+// When a profile turns the filter off, the terminal rule stays: a smaller
+// filter (terminalProgram) refuses the same ioctl requests, for the native
+// ABI and the compat ones, and allows everything else.
 //
 // The only kill is for syscalls of a foreign ABI (i386 through int 0x80 or a
 // 32-bit binary, x32): their numbers mean other calls, so the table cannot
@@ -62,6 +69,56 @@ const x32SyscallBit = 0x40000000
 const cloneNamespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
 	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
 	unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
+
+// refusedIoctls are the ioctl(2) requests no sandboxed program may make,
+// whatever the fd. The kernel reads the request as 32 bits, so the filter
+// compares the low word only: a request with high bits set is the same
+// request (Flatpak's CVE-2019-10063 compared 64 bits and was walked around).
+var refusedIoctls = []struct {
+	name string
+	req  uint32
+}{
+	// Pushes bytes into a terminal's input queue: into the user's shell,
+	// outside the sandbox, once the program ends (bubblewrap
+	// CVE-2017-5226). Refused whatever dev.tty.legacy_tiocsti says.
+	{"TIOCSTI", unix.TIOCSTI},
+	// Virtual console requests; subcode 3 pastes the selection into the
+	// console's input, the same injection (Flatpak CVE-2023-28100).
+	{"TIOCLINUX", unix.TIOCLINUX},
+	// Changing a terminal's line discipline loads kernel code on demand
+	// (dev.tty.ldisc_autoload), a classic exploit path; only pppd-like
+	// tools need it, and those need the host's network anyway.
+	{"TIOCSETD", unix.TIOCSETD},
+	// /dev/userfaultfd hands out a userfaultfd through this ioctl, past
+	// the refusal of the userfaultfd(2) call.
+	{"USERFAULTFD_IOC_NEW", userfaultfdIocNew},
+}
+
+// userfaultfdIocNew is _IO(0xAA, 0x00) (linux/userfaultfd.h).
+const userfaultfdIocNew = 0xAA00
+
+// allowedSocketFamilies are the address families a program may open:
+// local sockets, IP, and netlink (for tools such as `ip addr` and `ss`,
+// limited to the protocols in allowedNetlink). Everything else is refused:
+// AF_VSOCK is not isolated by network namespaces (a sandbox on a VM would
+// share the host's vsock ports), AF_PACKET sees and forges frames, and the
+// rest (bluetooth, CAN, TIPC, RDS, ALG, ...) is kernel attack surface a
+// network jail never needs.
+var allowedSocketFamilies = []uint32{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK}
+
+// allowedNetlink are the netlink protocols allowed: the routing and
+// socket-diagnosis interfaces of the sandbox's own namespace, netfilter
+// (reading the sandbox's firewall; changing it needs a capability the
+// program does not have) and generic netlink. Not allowed, among others:
+// the audit, connector (process events of the whole host), uevent and
+// crypto interfaces, which are not per network namespace.
+var allowedNetlink = []uint32{unix.NETLINK_ROUTE, unix.NETLINK_SOCK_DIAG, unix.NETLINK_NETFILTER, unix.NETLINK_GENERIC}
+
+// archSyscall names a syscall by ABI and number.
+type archSyscall struct {
+	arch uint32
+	nr   uint32
+}
 
 // Return values of the filter.
 const (
@@ -171,8 +228,15 @@ func seccompRefused() []seccompRule {
 // thread, so strictly only that thread matters, but any thread left
 // unfiltered would be a window for as long as the process lives; TSYNC also
 // spreads no_new_privs to every thread.
-func installSeccomp() error {
-	prog, err := seccompProgram()
+//
+// full is false when the profile turned the filter off: only the terminal
+// rule (terminalProgram) is installed then.
+func installSeccomp(full bool) error {
+	build := seccompProgram
+	if !full {
+		build = terminalProgram
+	}
+	prog, err := build()
 	if err != nil {
 		return err
 	}
@@ -225,17 +289,24 @@ func seccompProgram() ([]unix.SockFilter, error) {
 		b.ret(seccompAllow)
 	})
 
-	// socket(domain, type, protocol): no packet sockets, no raw sockets
-	// (whatever the domain), but netlink (whose sockets are SOCK_RAW) stays,
-	// for tools such as `ip addr`. SOCK_PACKET covers the obsolete
-	// socket(AF_INET, SOCK_PACKET), which the kernel turns into a packet
-	// socket. Ping sockets (SOCK_DGRAM, IPPROTO_ICMP) are untouched.
+	b.ifEq(unix.SYS_IOCTL, b.ioctlRequests)
+
+	// socket(domain, type, protocol): the families in
+	// allowedSocketFamilies only; netlink (whose sockets are SOCK_RAW) with
+	// the protocols in allowedNetlink; no raw sockets in IP. SOCK_PACKET
+	// covers the obsolete socket(AF_INET, SOCK_PACKET), which the kernel
+	// turns into a packet socket. Ping sockets (SOCK_DGRAM, IPPROTO_ICMP)
+	// are untouched.
 	b.ifEq(unix.SYS_SOCKET, func() {
 		b.load(seccompArgLow(0))
-		b.jumpEq(unix.AF_PACKET, 0, 1)
+		b.ifEq(unix.AF_NETLINK, func() {
+			b.load(seccompArgLow(2))
+			b.allowIn(allowedNetlink)
+		})
+		b.jumpEq(unix.AF_INET, 3, 0)
+		b.jumpEq(unix.AF_INET6, 2, 0)
+		b.jumpEq(unix.AF_UNIX, 1, 0)
 		b.ret(seccompEPERM)
-		b.jumpEq(unix.AF_NETLINK, 0, 1)
-		b.ret(seccompAllow)
 		b.load(seccompArgLow(1))
 		b.and(0xf) // SOCK_TYPE_MASK: without SOCK_NONBLOCK, SOCK_CLOEXEC
 		b.jumpEq(unix.SOCK_RAW, 1, 0)
@@ -243,9 +314,53 @@ func seccompProgram() ([]unix.SockFilter, error) {
 		b.ret(seccompEPERM)
 		b.ret(seccompAllow)
 	})
+	// socketpair: only local sockets make pairs, but say so rather than
+	// leave the other families to each protocol's code.
+	b.ifEq(unix.SYS_SOCKETPAIR, func() {
+		b.load(seccompArgLow(0))
+		b.allowIn([]uint32{unix.AF_UNIX})
+	})
 
 	b.ret(seccompAllow)
 	return b.program()
+}
+
+// terminalProgram builds the filter installed when the profile turns the
+// full one off: the ioctl requests in refusedIoctls are refused for the
+// native ABI and the compat ones (foreignIoctls), everything else allowed.
+func terminalProgram() ([]unix.SockFilter, error) {
+	var b bpfBuilder
+	calls := append([]archSyscall{{nativeAuditArch, unix.SYS_IOCTL}}, foreignIoctls...)
+	b.load(seccompDataArch)
+	for _, c := range calls {
+		b.ifEq(c.arch, func() {
+			b.load(seccompDataNr)
+			b.ifEq(c.nr, b.ioctlRequests)
+			b.load(seccompDataArch) // A again, for the next arch test
+		})
+	}
+	b.ret(seccompAllow)
+	return b.program()
+}
+
+// ioctlRequests refuses the requests in refusedIoctls (A is the syscall
+// number; it loads the request) and allows the rest.
+func (b *bpfBuilder) ioctlRequests() {
+	b.load(seccompArgLow(1))
+	for _, r := range refusedIoctls {
+		b.jumpEq(r.req, 0, 1)
+		b.ret(seccompEPERM)
+	}
+	b.ret(seccompAllow)
+}
+
+// allowIn allows when A is one of vals and refuses (EPERM) otherwise.
+func (b *bpfBuilder) allowIn(vals []uint32) {
+	for _, v := range vals {
+		b.jumpEq(v, 0, 1)
+		b.ret(seccompAllow)
+	}
+	b.ret(seccompEPERM)
 }
 
 // seccompArgLow is the offset of the low 32 bits of argument i. Both

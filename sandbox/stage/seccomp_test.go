@@ -160,6 +160,32 @@ func TestSeccompProgramDecisions(t *testing.T) {
 		{"socket inet packet", seccompNativeCall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_PACKET), seccompEPERM},
 		{"socket unix raw", seccompNativeCall(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_RAW), seccompEPERM},
 		{"socket high half ignored", seccompNativeCall(unix.SYS_SOCKET, unix.AF_INET|unix.AF_PACKET*hi, unix.SOCK_STREAM), seccompAllow},
+		{"socket vsock", seccompNativeCall(unix.SYS_SOCKET, unix.AF_VSOCK, unix.SOCK_STREAM), seccompEPERM},
+		{"socket alg", seccompNativeCall(unix.SYS_SOCKET, unix.AF_ALG, unix.SOCK_SEQPACKET), seccompEPERM},
+		{"socket bluetooth", seccompNativeCall(unix.SYS_SOCKET, unix.AF_BLUETOOTH, unix.SOCK_STREAM), seccompEPERM},
+		{"socket can", seccompNativeCall(unix.SYS_SOCKET, unix.AF_CAN, unix.SOCK_DGRAM), seccompEPERM},
+		{"socket tipc", seccompNativeCall(unix.SYS_SOCKET, unix.AF_TIPC, unix.SOCK_RDM), seccompEPERM},
+		{"socket rds", seccompNativeCall(unix.SYS_SOCKET, unix.AF_RDS, unix.SOCK_SEQPACKET), seccompEPERM},
+		{"socket unspec", seccompNativeCall(unix.SYS_SOCKET, unix.AF_UNSPEC, unix.SOCK_STREAM), seccompEPERM},
+		{"socket netlink sock_diag", seccompNativeCall(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_DGRAM, unix.NETLINK_SOCK_DIAG), seccompAllow},
+		{"socket netlink netfilter", seccompNativeCall(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_NETFILTER), seccompAllow},
+		{"socket netlink generic", seccompNativeCall(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_GENERIC), seccompAllow},
+		{"socket netlink audit", seccompNativeCall(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_AUDIT), seccompEPERM},
+		{"socket netlink connector", seccompNativeCall(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_DGRAM, unix.NETLINK_CONNECTOR), seccompEPERM},
+		{"socket netlink uevent", seccompNativeCall(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_DGRAM, unix.NETLINK_KOBJECT_UEVENT), seccompEPERM},
+		{"socket netlink crypto", seccompNativeCall(unix.SYS_SOCKET, unix.AF_NETLINK, unix.SOCK_RAW, unix.NETLINK_CRYPTO), seccompEPERM},
+		{"socketpair unix", seccompNativeCall(unix.SYS_SOCKETPAIR, unix.AF_UNIX, unix.SOCK_STREAM), seccompAllow},
+		{"socketpair vsock", seccompNativeCall(unix.SYS_SOCKETPAIR, unix.AF_VSOCK, unix.SOCK_STREAM), seccompEPERM},
+
+		{"ioctl TCGETS", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TCGETS), seccompAllow},
+		{"ioctl TIOCSWINSZ", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSWINSZ), seccompAllow},
+		{"ioctl TIOCSPGRP", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSPGRP), seccompAllow},
+		{"ioctl FIONREAD", seccompNativeCall(unix.SYS_IOCTL, 3, unix.TIOCINQ), seccompAllow},
+		{"ioctl TIOCSTI", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSTI), seccompEPERM},
+		{"ioctl TIOCSTI high half set", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSTI|hi), seccompEPERM},
+		{"ioctl TIOCLINUX", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCLINUX), seccompEPERM},
+		{"ioctl TIOCSETD", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSETD), seccompEPERM},
+		{"ioctl USERFAULTFD_IOC_NEW", seccompNativeCall(unix.SYS_IOCTL, 3, userfaultfdIocNew), seccompEPERM},
 	}
 	if checkX32 {
 		tests = append(tests,
@@ -182,6 +208,39 @@ func TestSeccompProgramDecisions(t *testing.T) {
 	}
 }
 
+// The terminal filter, installed when a profile turns the full one off,
+// refuses the same ioctl requests for every ABI and nothing else.
+func TestTerminalProgramDecisions(t *testing.T) {
+	prog, err := terminalProgram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hi = 1 << 32
+	tests := []seccompCase{
+		{"native TIOCSTI", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSTI), seccompEPERM},
+		{"native TIOCSTI high half", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSTI|hi), seccompEPERM},
+		{"native TIOCLINUX", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCLINUX), seccompEPERM},
+		{"native TCGETS", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TCGETS), seccompAllow},
+		{"native mount", seccompNativeCall(unix.SYS_MOUNT), seccompAllow},
+		{"native socket vsock", seccompNativeCall(unix.SYS_SOCKET, unix.AF_VSOCK), seccompAllow},
+		{"other arch", seccompInput{nr: 54, arch: 0x1234, args: [6]uint64{0, unix.TIOCSTI}}, seccompAllow},
+	}
+	for _, c := range foreignIoctls {
+		tests = append(tests,
+			seccompCase{"foreign TIOCSTI", seccompInput{nr: c.nr, arch: c.arch, args: [6]uint64{0, unix.TIOCSTI}}, seccompEPERM},
+			seccompCase{"foreign TCGETS", seccompInput{nr: c.nr, arch: c.arch, args: [6]uint64{0, unix.TCGETS}}, seccompAllow},
+			seccompCase{"foreign other call", seccompInput{nr: c.nr + 1, arch: c.arch, args: [6]uint64{0, unix.TIOCSTI}}, seccompAllow},
+		)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := runSeccomp(t, prog, tt.in); got != tt.want {
+				t.Errorf("got %#x, want %#x", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestSeccompProgramSweep checks every syscall number: refused exactly
 // where the table says, allowed everywhere else.
 func TestSeccompProgramSweep(t *testing.T) {
@@ -193,6 +252,9 @@ func TestSeccompProgramSweep(t *testing.T) {
 		}
 		want[r.nr] = r.ret
 	}
+	// With every argument zero, socket and socketpair ask for AF_UNSPEC,
+	// which no allowlist holds.
+	want[unix.SYS_SOCKET], want[unix.SYS_SOCKETPAIR] = seccompEPERM, seccompEPERM
 	for nr := uint32(0); nr < 2048; nr++ {
 		w, ok := want[nr]
 		if !ok {
@@ -425,6 +487,15 @@ func seccompRefusedAttempts() []seccompAttempt {
 		{"socket(AF_INET, SOCK_PACKET)", wantEPERM, trySocket(unix.AF_INET, unix.SOCK_PACKET, htons(unix.ETH_P_ALL))},
 		// Succeeds unprivileged without the filter: proves the filter acts.
 		{"socket(AF_UNIX, SOCK_RAW)", wantEPERM, trySocket(unix.AF_UNIX, unix.SOCK_RAW, 0)},
+		{"socket(AF_VSOCK, SOCK_STREAM)", wantEPERM, trySocket(unix.AF_VSOCK, unix.SOCK_STREAM, 0)},
+		{"socket(AF_ALG, SOCK_SEQPACKET)", wantEPERM, trySocket(unix.AF_ALG, unix.SOCK_SEQPACKET, 0)},
+		{"socket(AF_NETLINK, NETLINK_CONNECTOR)", wantEPERM, trySocket(unix.AF_NETLINK, unix.SOCK_DGRAM, unix.NETLINK_CONNECTOR)},
+		// On a bad fd: EBADF without the filter.
+		{"ioctl(TIOCSTI)", wantEPERM, func(*seccompTarget) unix.Errno { return call(unix.SYS_IOCTL, badFd, unix.TIOCSTI, 0) }},
+		{"ioctl(TIOCLINUX)", wantEPERM, func(*seccompTarget) unix.Errno { return call(unix.SYS_IOCTL, badFd, unix.TIOCLINUX, 0) }},
+		{"ioctl(USERFAULTFD_IOC_NEW)", wantEPERM, func(*seccompTarget) unix.Errno {
+			return call(unix.SYS_IOCTL, badFd, userfaultfdIocNew, 0)
+		}},
 	}
 	// Each namespace flag with CLONE_THREAD but not CLONE_SIGHAND: the
 	// kernel refuses that with EINVAL before creating anything.
@@ -590,7 +661,7 @@ func runSeccompHelper(mode, tmp string) {
 		finish(3)
 	}
 	if mode == "filter" {
-		if err := installSeccomp(); err != nil {
+		if err := installSeccomp(true); err != nil {
 			report.Error = "installSeccomp: " + err.Error()
 			finish(3)
 		}

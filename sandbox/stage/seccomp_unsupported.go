@@ -7,8 +7,8 @@ import (
 	"runtime"
 )
 
-// installSeccomp fails closed where no filter has been written: the profile
-// must turn the filter off explicitly ([security] seccomp = false).
-func installSeccomp() error {
+// installSeccomp fails closed where no filter has been written, even for
+// the terminal rule alone: TIOCSTI would be open.
+func installSeccomp(full bool) error {
 	return fmt.Errorf("seccomp filter not available on %s", runtime.GOARCH)
 }
