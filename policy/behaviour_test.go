@@ -53,6 +53,16 @@ func TestCompiledBehaviour(t *testing.T) {
 			{"fd00:213::1", 443, false}, // host guard, v6
 			{"fd12::1", 443, false},     // private guard, v6
 		}},
+		{"embedded_v4", []probe{
+			{"2001:db8::5", 443, true},         // default allow
+			{"64:ff9b::a00:1", 443, false},     // 10.0.0.1 through NAT64: the guard before the rule
+			{"64:ff9b::cb00:7105", 443, false}, // NAT64 refused whole, public IPv4 too
+			{"64:ff9b:1::a00:1", 443, false},   // NAT64 local-use
+			{"2002:a00:1::1", 443, false},      // 6to4 for 10.0.0.1
+			{"2001:0:a00:1::1", 443, false},    // Teredo
+			{"::a00:1", 443, false},            // IPv4-compatible
+			{"2001:db8:64:ff9b::1", 443, true}, // not in a guarded prefix
+		}},
 		{"open_guards", []probe{
 			{"203.0.113.5", 25, true},
 			{"10.1.2.3", 25, false},

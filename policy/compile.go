@@ -142,6 +142,26 @@ type family struct {
 	private []netip.Prefix
 }
 
+// private6 are the IPv6 ranges of the private guard. Besides unique local
+// and link-local addresses, it refuses every prefix that carries an IPv4
+// address: a translator or relay on the path (the host's, the LAN's, the
+// provider's) turns such a packet back into IPv4, so 64:ff9b::a00:1 would
+// reach 10.0.0.1, or 64:ff9b::a9fe:a9fe the metadata service, past the
+// IPv4 guard. They are refused whole: where the IPv4 address sits depends
+// on the operator (RFC 6052 allows several layouts), and the sandbox has
+// IPv4 of its own for public destinations. Being guards, they come before
+// the rules, so no rule re-opens them; allow_private does.
+var private6 = []string{
+	"fc00::/7",       // unique local (RFC 4193)
+	"fe80::/10",      // link-local
+	"64:ff9b::/96",   // NAT64 well-known prefix (RFC 6052): IPv4 in the last 32 bits
+	"64:ff9b:1::/48", // NAT64 local-use prefix (RFC 8215): IPv4 wherever the operator puts it
+	"2002::/16",      // 6to4 (RFC 3056): 2002:AABB:CCDD::/48 goes to A.B.C.D through a relay
+	"2001::/32",      // Teredo (RFC 4380): server and client IPv4 addresses inside
+	"::ffff:0:0/96",  // IPv4-mapped (RFC 4291): a SIIT translator (RFC 7915) sends it as IPv4
+	"::/96",          // IPv4-compatible (deprecated, RFC 4291), with :: and ::1
+}
+
 func newFamily(v6 bool, subnet netip.Prefix, gw netip.Addr) (family, error) {
 	name := "IPv4"
 	f := family{v6: v6, icmp: "icmp", unreach: "icmp-port-unreachable", subnet: subnet.Masked(), gateway: gw}
@@ -149,7 +169,7 @@ func newFamily(v6 bool, subnet netip.Prefix, gw netip.Addr) (family, error) {
 	if v6 {
 		name = "IPv6"
 		f.icmp, f.unreach = "ipv6-icmp", "icmp6-port-unreachable"
-		f.private = prefixes("fc00::/7", "fe80::/10")
+		f.private = prefixes(private6...)
 	}
 	switch {
 	case !subnet.IsValid() || subnet.Addr().Is6() != v6 || subnet.Addr().Is4In6():
