@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # System packages the tests, the demo and the benchmark use.
-APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux python3-minimal socat nftables
+APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux python3-minimal socat nftables sudo tmux perl-base
 
 .PHONY: all build test unit integration fuzz bench demo deps clean man
 

@@ -2,6 +2,7 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -256,4 +257,96 @@ func TestTerminalInjection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sudo, with and without use_pty (a sudoers drop-in mounted in the lab's
+// own mount namespace turns it on), the way most people start nsjail-net.
+func TestTerminalSudo(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("sudo"); err != nil {
+		t.Skip("sudo is not installed (make deps installs it)")
+	}
+	l := newRunLab(t)
+	for _, usePTY := range []bool{false, true} {
+		name := "sudo"
+		if usePTY {
+			name = "sudo with use_pty"
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "use_pty"), []byte("Defaults use_pty\n"), 0o440); err != nil {
+				t.Fatal(err)
+			}
+			l.MustRun(t, "mount", "--bind", dir, "/etc/sudoers.d")
+		}
+		t.Run(name, func(t *testing.T) {
+			sh := startShell(t, l)
+			sudo := "sudo " + sh.bin
+			sh.runShows(sudo+" run --profile web -- true; echo sudo-$?", "sudo-0")
+			sh.run(sudo + " run -- sh -c 'echo start$((1+1)); sleep 30; echo not-interrupted'")
+			sh.expect("start2", 5*time.Second)
+			time.Sleep(200 * time.Millisecond)
+			sh.typeIn("\x03")
+			sh.wantPrompt(promptWithin, 130)
+			sh.run(sudo + " run -- sh -c 'echo start$((1+1)); read x; echo got-$x'")
+			sh.expect("start2", 5*time.Second)
+			time.Sleep(200 * time.Millisecond)
+			sh.suspend()
+			sh.run("fg")
+			time.Sleep(300 * time.Millisecond)
+			sh.run("hello")
+			sh.expect("got-hello", 5*time.Second)
+			sh.wantPrompt(promptWithin, 0)
+			sh.wantNoLaunchers()
+		})
+	}
+}
+
+// tmux: the shell runs in a tmux window; keys go through tmux's own pty.
+func TestTerminalTmux(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (make deps installs it)")
+	}
+	l := newRunLab(t)
+	sock := filepath.Join(t.TempDir(), "tmux.sock")
+	pathDir := t.TempDir()
+	if err := os.Symlink(l.Bin(t), filepath.Join(pathDir, "nsjail-net")); err != nil {
+		t.Fatal(err)
+	}
+	tmux := func(args ...string) string {
+		t.Helper()
+		return l.MustRun(t, "tmux", append([]string{"-S", sock}, args...)...).Stdout
+	}
+	shell := "env PATH=" + pathDir + ":" + labPath + " PS1='@rc=$?@ ' bash --norc --noprofile -i"
+	tmux("new-session", "-d", "-x", "100", "-y", "30", shell)
+	t.Cleanup(func() { l.Run(t, "tmux", "-S", sock, "kill-server") })
+	screenShows := func(what string, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			screen := tmux("capture-pane", "-p")
+			if strings.Contains(screen, what) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("tmux pane did not show %q within %v:\n%s", what, within, screen)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	screenShows("@rc=0@", 10*time.Second)
+	tmux("send-keys", "nsjail-net run --profile web -- true; echo tmux-$((1+1))", "Enter")
+	screenShows("tmux-2", 5*time.Second)
+	tmux("send-keys", "nsjail-net run -- sh -c 'echo start$((1+1)); sleep 30'", "Enter")
+	screenShows("start2", 5*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	tmux("send-keys", "C-c")
+	screenShows("@rc=130@", 2*time.Second)
+	tmux("send-keys", "nsjail-net run -- sh -c 'echo start$((2+2)); read x; echo got-$x'", "Enter")
+	screenShows("start4", 5*time.Second)
+	tmux("send-keys", "C-z")
+	screenShows("Stopped", 2*time.Second)
+	tmux("send-keys", "fg", "Enter")
+	time.Sleep(300 * time.Millisecond)
+	tmux("send-keys", "tmuxed", "Enter")
+	screenShows("got-tmuxed", 5*time.Second)
 }
