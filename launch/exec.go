@@ -23,8 +23,11 @@ type ExecSpec struct {
 	User            *sandbox.User
 	Workdir         string
 	WorkdirExplicit bool
-	Stdio           sandbox.Stdio
-	Log             *slog.Logger
+	// ReadOnly are directories the program sees read-only (see
+	// sandbox.ChildConfig.ReadOnly).
+	ReadOnly []string
+	Stdio    sandbox.Stdio
+	Log      *slog.Logger
 }
 
 // ErrNoSandbox is returned for a name no live sandbox has.
@@ -104,6 +107,7 @@ func Exec(spec ExecSpec) (int, error) {
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
 		ResolvConf: filepath.Join(sbDir, "resolv.conf"), Hosts: filepath.Join(sbDir, "hosts"),
+		ReadOnly: spec.ReadOnly,
 	}
 	if _, err := os.Stat(filepath.Join(sbDir, "nsswitch.conf")); err == nil {
 		cfg.Nsswitch = filepath.Join(sbDir, "nsswitch.conf")
@@ -145,6 +149,7 @@ func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, 
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
+		ReadOnly: spec.ReadOnly,
 	}
 	if rc := filepath.Join("/etc/netns", spec.Name, "resolv.conf"); fileExists(rc) {
 		cfg.ResolvConf = rc

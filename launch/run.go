@@ -42,8 +42,11 @@ type Spec struct {
 	// error rather than a fall back to the user's home, then /.
 	WorkdirExplicit bool
 	Hostname        string
-	Stdio           sandbox.Stdio
-	Log             *slog.Logger
+	// ReadOnly are directories the program sees read-only (see
+	// sandbox.ChildConfig.ReadOnly).
+	ReadOnly []string
+	Stdio    sandbox.Stdio
+	Log      *slog.Logger
 }
 
 // Run starts the sandbox, supervises the program and tears everything down.
@@ -269,7 +272,7 @@ func Run(spec Spec) (code int, retErr error) {
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
 		Hostname: hostname, ResolvConf: resolvPath, Hosts: hostsPath, Nsswitch: nsswitchPath,
-		IPv6: p.Network.IPv6 && bridged,
+		IPv6: p.Network.IPv6 && bridged, ReadOnly: spec.ReadOnly,
 	}
 	if bridged {
 		cfg.Hide = dns.HiddenDirs

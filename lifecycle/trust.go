@@ -1,78 +1,99 @@
 package lifecycle
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
+	"github.com/nsjail-net/nsjail-net/policy"
 )
 
-// DefaultTrustStore records the project profiles the administrator
-// reviewed: a JSON object mapping absolute path to sha256 of the content.
+// DefaultTrustStore records the profiles the administrator reviewed: see
+// TrustStore.
 const DefaultTrustStore = "/var/lib/nsjail-net/trusted.json"
 
-// Sentinel errors of CheckTrusted.
+// Sentinel errors of TrustStore.Check and Admit.
 var (
-	// ErrUntrusted: the file was never trusted.
+	// ErrUntrusted: the profile was never trusted.
 	ErrUntrusted = errors.New("is not trusted")
-	// ErrChanged: the file's content differs from what was trusted.
+	// ErrChanged: a file of the profile's extends chain differs from what
+	// was trusted, or the chain is not the one trusted.
 	ErrChanged = errors.New("changed since it was trusted")
 )
 
-// TrustStore is a trust store file. Its directory is created 0700 and the
-// file is written 0600, atomically (temp file and rename) under a flock,
-// and refused when another user could have written it.
+// TrustStore is a trust store file: for each trusted profile, by the
+// canonical path of its file, the path and SHA-256 of every file of its
+// extends chain (built-ins, which come with the binary, excepted). Its
+// directory is created 0700 and the file written 0600, atomically (temp
+// file and rename) under a flock, and refused when another user could have
+// written it.
 type TrustStore struct {
 	Path string
 }
 
-// CheckTrusted checks a project profile against DefaultTrustStore; see
-// TrustStore.Check.
-func CheckTrusted(path string) error {
-	return TrustStore{Path: DefaultTrustStore}.Check(path)
+// Admit checks p against DefaultTrustStore; see TrustStore.Admit.
+func Admit(p *policy.Profile, project bool) error {
+	return TrustStore{Path: DefaultTrustStore}.Admit(p, project)
 }
 
-// Trust records path's current content in DefaultTrustStore; see
-// TrustStore.Trust.
-func Trust(path string) (sum string, err error) {
-	return TrustStore{Path: DefaultTrustStore}.Trust(path)
+// Admit decides whether p may set up a sandbox. A project profile (found
+// in the working directory, not named by the caller) must always be
+// trusted; any other profile must be when a file of its extends chain is
+// not one only root could have written (policy.Source.RootOnly): otherwise
+// whoever can write it, the sandboxed program included, decides the
+// policy of the next run.
+func (s TrustStore) Admit(p *policy.Profile, project bool) error {
+	if !project && p.RootOnly() {
+		return nil
+	}
+	return s.check(p, project)
 }
 
-// Check returns nil if path's current content is the one trusted for it,
-// else an error matching ErrUntrusted or ErrChanged that says what to run.
-func (s TrustStore) Check(path string) error {
-	abs, sum, err := hashFile(path)
+// Check returns nil if every file of p's extends chain, as Load read it,
+// is what was trusted for p, else an error matching ErrUntrusted or
+// ErrChanged that names the file and the command to run.
+func (s TrustStore) Check(p *policy.Profile) error { return s.check(p, false) }
+
+func (s TrustStore) check(p *policy.Profile, project bool) error {
+	files, err := chainFiles(p)
 	if err != nil {
 		return err
 	}
+	root := files[0].Path
 	m, err := s.read()
 	if err != nil {
 		return err
 	}
-	switch want, ok := m[abs]; {
-	case !ok:
-		return fmt.Errorf("project profile %s %w: review it, then run `nsjail-net trust %s` (or pass --profile)", abs, ErrUntrusted, abs)
-	case want != sum:
-		return fmt.Errorf("%s %w: review it, then run `nsjail-net trust %s`", abs, ErrChanged, abs)
+	rec, ok := m[root]
+	if !ok {
+		return untrusted(p, root, project)
+	}
+	for i, f := range files {
+		switch {
+		case i >= len(rec.Files) || rec.Files[i].Path != f.Path:
+			return fmt.Errorf("profile %s %w: it now extends %s, which was not part of it then; review it, then run `nsjail-net trust %s`", root, ErrChanged, f.Path, root)
+		case rec.Files[i].SHA256 != f.SHA256 && i == 0:
+			return fmt.Errorf("%s %w: review it, then run `nsjail-net trust %s`", f.Path, ErrChanged, root)
+		case rec.Files[i].SHA256 != f.SHA256:
+			return fmt.Errorf("%s, which %s extends, %w: review it, then run `nsjail-net trust %s`", f.Path, root, ErrChanged, root)
+		}
+	}
+	if len(rec.Files) != len(files) {
+		return fmt.Errorf("profile %s %w: it no longer extends %s; review it, then run `nsjail-net trust %s`", root, ErrChanged, rec.Files[len(files)].Path, root)
 	}
 	return nil
 }
 
-// Trust records the sha256 of path's current content, under its absolute
-// path with symlinks resolved, and returns the hash.
-func (s TrustStore) Trust(path string) (string, error) {
-	abs, sum, err := hashFile(path)
+// Trust records every file of p's extends chain, as Load read and
+// validated it, under the path of p's own file; it returns what it
+// recorded.
+func (s TrustStore) Trust(p *policy.Profile) ([]TrustedFile, error) {
+	files, err := chainFiles(p)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	err = s.update(func(m map[string]string) { m[abs] = sum })
-	return sum, err
+	err = s.update(func(m map[string]trustRecord) { m[files[0].Path] = trustRecord{Files: files} })
+	return files, err
 }
 
 // Revoke forgets path; a path not trusted is success.
@@ -81,82 +102,52 @@ func (s TrustStore) Revoke(path string) error {
 	if err != nil {
 		abs = path
 	}
-	return s.update(func(m map[string]string) { delete(m, abs) })
+	return s.update(func(m map[string]trustRecord) { delete(m, abs) })
 }
 
-// update applies f to the store under its lock and writes it back.
-func (s TrustStore) update(f func(map[string]string)) error {
-	dir := filepath.Dir(s.Path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("trust store: %w", err)
+// untrusted is the error for a profile the store has no record of.
+func untrusted(p *policy.Profile, root string, project bool) error {
+	const todo = "review it and every file it extends, then run `nsjail-net trust %s`"
+	if project {
+		return fmt.Errorf("project profile %s %w: "+todo+" (or pass --profile)", root, ErrUntrusted, root)
 	}
-	lock, err := os.OpenFile(s.Path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("trust store: %w", err)
+	switch w := firstWritable(p); {
+	case w == root:
+		return fmt.Errorf("profile %s %w (users other than root could have written it): "+todo, root, ErrUntrusted, root)
+	case w != "":
+		return fmt.Errorf("profile %s %w (it extends %s, which users other than root could have written): "+todo, root, ErrUntrusted, w, root)
 	}
-	defer lock.Close() // releases the flock
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("trust store: locking %s: %w", lock.Name(), err)
-	}
-	m, err := s.read()
-	if err != nil {
-		return err
-	}
-	f(m)
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("trust store: %w", err)
-	}
-	tmp, err := os.CreateTemp(dir, ".trusted-*.tmp")
-	if err != nil {
-		return fmt.Errorf("trust store: %w", err)
-	}
-	_, err = tmp.Write(append(b, '\n'))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), s.Path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("trust store: writing %s: %w", s.Path, err)
-	}
-	return nil
+	return fmt.Errorf("profile %s %w: "+todo, root, ErrUntrusted, root)
 }
 
-// read loads the store; a missing one is empty. A store (or its
-// directory) that another user owns or may write is refused: it decides
-// which files run.
-func (s TrustStore) read() (map[string]string, error) {
-	m := map[string]string{}
-	for _, p := range []string{filepath.Dir(s.Path), s.Path} {
-		var st unix.Stat_t
-		if err := unix.Stat(p, &st); errors.Is(err, unix.ENOENT) {
-			return m, nil
-		} else if err != nil {
-			return nil, fmt.Errorf("trust store %s: %w", p, err)
-		}
-		if uid := int(st.Uid); uid != 0 && uid != os.Geteuid() {
-			return nil, fmt.Errorf("trust store %s: owned by uid %d, not root: refusing it", p, uid)
-		}
-		if st.Mode&0o022 != 0 {
-			return nil, fmt.Errorf("trust store %s: mode %04o lets others write to it: refusing it (chmod go-w)", p, st.Mode&0o7777)
+// chainFiles lists the files of p's chain that a trust record covers:
+// all but the built-ins.
+func chainFiles(p *policy.Profile) ([]TrustedFile, error) {
+	srcs := p.Sources()
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("profile %q: not read from files, so there is nothing to trust", p.Name)
+	}
+	if srcs[0].Path == policy.OriginBuiltin {
+		return nil, fmt.Errorf("profile %q is built in: it needs no trust", p.Name)
+	}
+	var files []TrustedFile
+	for _, src := range srcs {
+		if src.Path != policy.OriginBuiltin {
+			files = append(files, TrustedFile{Path: src.Path, SHA256: src.SHA256})
 		}
 	}
-	b, err := os.ReadFile(s.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return m, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("trust store: %w", err)
+	return files, nil
+}
+
+// firstWritable names the first file of p's chain that a user other than
+// root could have written.
+func firstWritable(p *policy.Profile) string {
+	for _, src := range p.Sources() {
+		if !src.RootOnly {
+			return src.Path
+		}
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("trust store %s: %w", s.Path, err)
-	}
-	return m, nil
+	return ""
 }
 
 // canonical is path made absolute, symlinks resolved.
@@ -166,18 +157,4 @@ func canonical(path string) (string, error) {
 		return "", err
 	}
 	return filepath.EvalSymlinks(abs)
-}
-
-// hashFile returns path's canonical form and the sha256 of its content.
-func hashFile(path string) (abs, sum string, err error) {
-	abs, err = canonical(path)
-	if err != nil {
-		return "", "", fmt.Errorf("project profile: %w", err)
-	}
-	b, err := os.ReadFile(abs)
-	if err != nil {
-		return "", "", fmt.Errorf("project profile: %w", err)
-	}
-	h := sha256.Sum256(b)
-	return abs, hex.EncodeToString(h[:]), nil
 }

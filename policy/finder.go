@@ -3,12 +3,10 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/nsjail-net/nsjail-net/profiles"
@@ -21,12 +19,17 @@ const SystemDir = "/etc/nsjail-net/profiles"
 const maxExtendsDepth = 32
 
 // Finder finds profiles by name: in Dirs, in order, then among the
-// built-ins. The first hit wins.
+// built-ins. The first hit wins, with one exception: a built-in name
+// (offline, web, ...) is taken only from a file only root could have
+// written (see Source.RootOnly); elsewhere a file of that name is ignored,
+// so that nothing a sandboxed user can write changes what "offline" means.
 type Finder struct {
 	Dirs []string
 	// Builtin holds the built-in profiles ("<name>.toml" at its root); nil
 	// means profiles.FS, the ones embedded in the binary.
 	Builtin fs.FS
+
+	own owners
 }
 
 // NewFinder returns the standard search order: the extra directories
@@ -42,14 +45,27 @@ func NewFinder(extra []string) *Finder {
 	return &Finder{Dirs: dirs}
 }
 
-// UserDir returns the invoking user's profile directory:
-// $XDG_CONFIG_HOME/nsjail-net/profiles when XDG_CONFIG_HOME is set (an
-// absolute path); else, under sudo (SUDO_USER set), the home directory of
-// SUDO_USER from the user database + /.config/nsjail-net/profiles, since
-// sudo resets HOME to root's; else $HOME/.config/nsjail-net/profiles.
-// It returns "" when none can be determined.
+// UserDir returns the invoking user's profile directory, ConfigDir +
+// /profiles, or "" when none can be determined.
 func UserDir(getenv func(string) string, home func(user string) (string, error)) string {
-	const sub = "nsjail-net/profiles"
+	if d := ConfigDir(getenv, home); d != "" {
+		return filepath.Join(d, "profiles")
+	}
+	return ""
+}
+
+// InvokingConfigDir is ConfigDir from the environment and the user
+// database.
+func InvokingConfigDir() string { return ConfigDir(os.Getenv, lookupHome) }
+
+// ConfigDir returns the invoking user's nsjail-net configuration
+// directory: $XDG_CONFIG_HOME/nsjail-net when XDG_CONFIG_HOME is set (an
+// absolute path); else, under sudo (SUDO_USER set), the home directory of
+// SUDO_USER from the user database + /.config/nsjail-net, since sudo
+// resets HOME to root's; else $HOME/.config/nsjail-net. It returns ""
+// when none can be determined.
+func ConfigDir(getenv func(string) string, home func(user string) (string, error)) string {
+	const sub = "nsjail-net"
 	if x := getenv("XDG_CONFIG_HOME"); filepath.IsAbs(x) {
 		return filepath.Join(x, sub)
 	}
@@ -85,13 +101,32 @@ func IsPath(ref string) bool {
 	return strings.Contains(ref, "/") || strings.HasSuffix(ref, ".toml")
 }
 
+// isBuiltin tells whether name is the name of a built-in profile.
+func (f *Finder) isBuiltin(name string) bool {
+	_, err := fs.Stat(f.builtin(), name+".toml")
+	return err == nil
+}
+
 // source is one profile file found, read into memory.
 type source struct {
-	name   string
-	origin string // absolute path or "builtin"
-	file   string // as shown in messages
-	data   []byte
-	search bool // found by name in the search order
+	name     string
+	origin   string // canonical absolute path or "builtin"
+	file     string // as shown in messages
+	data     []byte
+	dir      int  // found by name: index in Dirs, len(Dirs) for a built-in; -1 for a path
+	rootOnly bool // see Source.RootOnly
+}
+
+// builtinSource is the built-in profile name, or nil if there is none.
+func (f *Finder) builtinSource(name string) (*source, error) {
+	data, err := readFS(f.builtin(), name+".toml")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading built-in profile %q: %w", name, err)
+	}
+	return &source{name: name, origin: OriginBuiltin, file: name + ".toml", data: data, dir: len(f.Dirs), rootOnly: true}, nil
 }
 
 // Load returns the effective profile for ref, a name or a path: decoded,
@@ -117,86 +152,68 @@ func (f *Finder) open(ref string) (*source, error) {
 		if e := checkProfileName(ref); e != nil {
 			return nil, &Error{Msg: e.String()}
 		}
-		return f.find(ref, "")
+		return f.find(ref, nil)
 	}
-	abs, err := filepath.Abs(ref)
-	if err != nil {
-		return nil, fmt.Errorf("profile %q: %w", ref, err)
-	}
-	data, err := readFile(abs)
+	r, err := f.own.readPath(ref)
 	if err != nil {
 		return nil, fmt.Errorf("reading profile %q: %w", ref, err)
 	}
-	return &source{name: strings.TrimSuffix(filepath.Base(abs), ".toml"), origin: abs, file: ref, data: data}, nil
+	name := strings.TrimSuffix(filepath.Base(r.path), ".toml")
+	return &source{name: name, origin: r.path, file: ref, data: r.data, dir: -1, rootOnly: r.rootOnly}, nil
 }
 
-// find looks name up in the search order. With after set to the origin
-// of a file found by name, the search starts after that file: a profile
-// that extends its own name extends the one it shadows.
-func (f *Finder) find(name, after string) (*source, error) {
-	skipping := after != ""
-	for _, dir := range f.Dirs {
-		file := filepath.Join(dir, name+".toml")
-		abs, err := filepath.Abs(file)
-		if err != nil {
-			return nil, fmt.Errorf("profile directory %q: %w", dir, err)
-		}
-		if skipping {
-			skipping = abs != after
-			continue
-		}
-		data, err := readFile(abs)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading profile %q: %w", file, err)
-		}
-		return &source{name: name, origin: abs, file: file, data: data, search: true}, nil
+// find looks name up in the search order. With after set to a file found
+// by name, the search starts after it: a profile that extends its own name
+// extends the one it shadows.
+func (f *Finder) find(name string, after *source) (*source, error) {
+	from := 0
+	if after != nil {
+		from = after.dir + 1
 	}
-	if after != OriginBuiltin {
-		data, err := readFS(f.builtin(), name+".toml")
-		if err == nil {
-			return &source{name: name, origin: OriginBuiltin, file: name + ".toml", data: data, search: true}, nil
+	builtin := f.isBuiltin(name)
+	for i := from; i < len(f.Dirs); i++ {
+		src, err := f.findIn(i, name, builtin)
+		if src != nil || err != nil {
+			return src, err
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("reading built-in profile %q: %w", name, err)
+	}
+	if from <= len(f.Dirs) {
+		if src, err := f.builtinSource(name); src != nil || err != nil {
+			return src, err
 		}
 	}
 	msg := fmt.Sprintf("profile %q not found", name)
-	if after != "" {
-		msg = fmt.Sprintf("no profile %q after %s in the search order", name, after)
+	if after != nil {
+		msg = fmt.Sprintf("no profile %q after %s in the search order", name, after.origin)
 	}
 	msg += suggest(name, f.names()) + "; searched " + strings.Join(append(append([]string(nil), f.Dirs...), "built-ins"), ", ")
 	return nil, &Error{Msg: msg, kind: ErrNotFound}
 }
 
-// readFile reads a profile from the file system, at most
-// maxProfileSize+1 bytes (decodeRaw rejects larger ones).
-func readFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+// findIn reads name from Dirs[i]; nil when it has none, or when name is
+// a built-in name and the file is not one only root could have written.
+func (f *Finder) findIn(i int, name string, builtin bool) (*source, error) {
+	dir := f.Dirs[i]
+	file := filepath.Join(dir, name+".toml")
+	d, err := f.own.openDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("profile directory %q: %w", dir, err)
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a directory", path)
+	defer d.close()
+	if builtin && !d.rootOnly {
+		return nil, nil
 	}
-	fh, err := os.Open(path)
+	r, err := d.read(f.own, name+".toml")
+	if errors.Is(err, fs.ErrNotExist) || err == nil && builtin && !r.rootOnly {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading profile %q: %w", file, err)
 	}
-	defer fh.Close()
-	return io.ReadAll(io.LimitReader(fh, maxProfileSize+1))
-}
-
-// readFS reads a built-in profile.
-func readFS(fsys fs.FS, name string) ([]byte, error) {
-	fh, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	return io.ReadAll(io.LimitReader(fh, maxProfileSize+1))
+	return &source{name: name, origin: r.path, file: file, data: r.data, dir: i, rootOnly: r.rootOnly}, nil
 }
 
 // resolve parses src and applies its extends chain; chain holds the
@@ -206,6 +223,7 @@ func (f *Finder) resolve(src *source, chain []*source) (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.p.sources = []Source{src.record()}
 	if l.p.Extends == "" {
 		l.p.applyDefaults(l.set)
 		return l.p, nil
@@ -214,12 +232,12 @@ func (f *Finder) resolve(src *source, chain []*source) (*Profile, error) {
 	if len(chain) >= maxExtendsDepth {
 		return nil, at.errorf("extends chain longer than %d profiles", maxExtendsDepth)
 	}
-	after := ""
-	if l.p.Extends == src.name && src.search {
-		after = src.origin
+	var after *source
+	if l.p.Extends == src.name && src.dir >= 0 {
+		after = src
 	}
 	parent, err := f.find(l.p.Extends, after)
-	if errors.Is(err, ErrNotFound) && after != "" {
+	if errors.Is(err, ErrNotFound) && after != nil {
 		e := at.errorf("unknown profile %q in extends: a profile that extends its own name extends the one it shadows, and no profile %q comes after this one in the search order", l.p.Extends, l.p.Extends)
 		e.kind = ErrNotFound
 		return nil, e
@@ -249,83 +267,6 @@ func (f *Finder) resolve(src *source, chain []*source) (*Profile, error) {
 		return nil, err
 	}
 	return merge(pp, l), nil
-}
-
-// Entry is one profile as listed by List.
-type Entry struct {
-	Name        string
-	Origin      string // absolute path or "builtin"
-	Description string
-	// ShadowedBy is the origin of the profile of the same name that wins,
-	// or "" for the one Load would pick.
-	ShadowedBy string
-	// Err is set when the file does not decode or validate on its own
-	// (extends is not resolved here).
-	Err error
-}
-
-// List returns every profile in the search order, sorted by name; among
-// profiles of the same name the winner comes first and the others carry
-// ShadowedBy.
-func (f *Finder) List() ([]Entry, error) {
-	var out []Entry
-	for _, dir := range f.Dirs {
-		ents, err := os.ReadDir(dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing profile directory %q: %w", dir, err)
-		}
-		for _, de := range ents {
-			name, ok := strings.CutSuffix(de.Name(), ".toml")
-			if !ok || de.IsDir() || checkProfileName(name) != nil {
-				continue
-			}
-			file := filepath.Join(dir, de.Name())
-			abs, err := filepath.Abs(file)
-			if err != nil {
-				return nil, fmt.Errorf("profile %q: %w", file, err)
-			}
-			data, err := readFile(abs)
-			out = append(out, entry(name, abs, file, data, err))
-		}
-	}
-	ents, err := fs.ReadDir(f.builtin(), ".")
-	if err != nil {
-		return nil, fmt.Errorf("listing built-in profiles: %w", err)
-	}
-	for _, de := range ents {
-		if name, ok := strings.CutSuffix(de.Name(), ".toml"); ok {
-			data, err := readFS(f.builtin(), de.Name())
-			out = append(out, entry(name, OriginBuiltin, de.Name(), data, err))
-		}
-	}
-	winner := map[string]string{}
-	for i := range out {
-		if w, ok := winner[out[i].Name]; ok {
-			out[i].ShadowedBy = w
-		} else {
-			winner[out[i].Name] = out[i].Origin
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-func entry(name, origin, file string, data []byte, err error) Entry {
-	e := Entry{Name: name, Origin: origin}
-	if err != nil {
-		e.Err = fmt.Errorf("reading profile %q: %w", file, err)
-		return e
-	}
-	l, err := parseLayer(file, name, origin, data)
-	if err != nil {
-		e.Err = err
-		return e
-	}
-	e.Description = l.p.Description
-	return e
 }
 
 // names lists every profile name in the search order (for suggestions).

@@ -23,6 +23,13 @@ func writeProfiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
+// testFinder searches dirs, then testBuiltins. Files of the user running
+// the test count as root's, so that tests pass as any user; tests of who
+// may write what make files writable by others instead.
+func testFinder(dirs ...string) *Finder {
+	return &Finder{Dirs: dirs, Builtin: testBuiltins(), own: owners{alsoRoot: uint32(os.Getuid())}}
+}
+
 func testBuiltins() fstest.MapFS {
 	return fstest.MapFS{
 		"web.toml":     {Data: []byte("description = \"builtin web\"\n[[firewall.rules]]\naction = \"allow\"\nproto = \"tcp\"\nports = [80, 443]\n")},
@@ -40,7 +47,7 @@ func TestLoadErrors(t *testing.T) {
 		"broken":   "[network]\nmode = 5\n",
 		"lo":       "extends = \"offline\"\n[[publish]]\nhost_port = 80\nsandbox_port = 80\n",
 	})
-	f := &Finder{Dirs: []string{dir}, Builtin: testBuiltins()}
+	f := testFinder(dir)
 	tests := []struct {
 		ref  string
 		want string
@@ -56,7 +63,7 @@ func TestLoadErrors(t *testing.T) {
 		{"webb", `profile "webb" not found (did you mean "web"?); searched ` + dir + `, built-ins`, ErrNotFound},
 		{"Bad/..", `reading profile "Bad/..": `, nil},
 		{"UPPER", `bad profile name "UPPER": names are 1-64 of a-z, 0-9, '_', '.', '-', start with a letter or digit, and have no ".."`, ErrInvalid},
-		{"./missing.toml", `reading profile "./missing.toml": stat `, fs.ErrNotExist},
+		{"./missing.toml", `reading profile "./missing.toml": open `, fs.ErrNotExist},
 	}
 	for _, tt := range tests {
 		t.Run(tt.ref, func(t *testing.T) {
@@ -79,7 +86,7 @@ func TestSelfExtendsShadowed(t *testing.T) {
 	dir := writeProfiles(t, map[string]string{
 		"web": "description = \"site web\"\nextends = \"web\"\n[[firewall.rules]]\naction = \"allow\"\nproto = \"tcp\"\nports = [8443]\n",
 	})
-	f := &Finder{Dirs: []string{dir}, Builtin: testBuiltins()}
+	f := testFinder(dir)
 	p, err := f.Load("web")
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +144,7 @@ host_port = 9090
 sandbox_port = 90
 `,
 	})
-	f := &Finder{Dirs: []string{dir}, Builtin: testBuiltins()}
+	f := testFinder(dir)
 	p, err := f.Load("grandchild")
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +188,7 @@ sandbox_port = 90
 
 func TestLoadPath(t *testing.T) {
 	dir := writeProfiles(t, map[string]string{"mine": "extends = \"web\"\n"})
-	f := &Finder{Builtin: testBuiltins()}
+	f := testFinder()
 	p, err := f.Load(filepath.Join(dir, "mine.toml"))
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +220,7 @@ func mustGetwd(t *testing.T) string {
 func TestSearchOrder(t *testing.T) {
 	first := writeProfiles(t, map[string]string{"web": "description = \"first\"\n", "only1": "description = \"one\"\n"})
 	second := writeProfiles(t, map[string]string{"web": "description = \"second\"\n", "broken": "x = 1\n"})
-	f := &Finder{Dirs: []string{first, filepath.Join(first, "missing"), second}, Builtin: testBuiltins()}
+	f := testFinder(first, filepath.Join(first, "missing"), second)
 	p, err := f.Load("web")
 	if err != nil || p.Description != "first" {
 		t.Fatalf("Load(web) = %+v, %v", p, err)

@@ -44,6 +44,7 @@ func merge(parent *Profile, l *layer) *Profile {
 	}
 	out.Firewall.Rules = append(c.Firewall.Rules, out.Firewall.Rules...)
 	out.lineage = append([]string{fmt.Sprintf("%s (%s)", parent.Name, parent.Origin)}, parent.lineage...)
+	out.sources = append(c.sources, parent.sources...)
 	for k, v := range c.src {
 		out.src[k] = v
 	}

@@ -113,6 +113,8 @@ type Profile struct {
 	// src records where keys that later checks (overrides, merge) refer to
 	// were set: "network.mode", "publish".
 	src map[string]pos
+	// sources are the files Load read, this one first (see Sources).
+	sources []Source
 }
 
 // OriginBuiltin is the Origin of profiles embedded in the binary.
@@ -157,6 +159,7 @@ func (p *Profile) clone() *Profile {
 	}
 	c.Publish = append([]Publish(nil), p.Publish...)
 	c.lineage = append([]string(nil), p.lineage...)
+	c.sources = append([]Source(nil), p.sources...)
 	c.src = make(map[string]pos, len(p.src))
 	for k, v := range p.src {
 		c.src[k] = v

@@ -32,7 +32,7 @@ func TestTOMLRoundTrip(t *testing.T) {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			a, b := *p, *back
-			a.Extends, a.lineage, a.src, b.src = "", nil, nil, nil
+			a.Extends, a.lineage, a.sources, a.src, b.src = "", nil, nil, nil, nil
 			if !reflect.DeepEqual(&a, &b) {
 				t.Errorf("round trip differs:\n%+v\n%+v\n%s", a, b, out)
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nsjail-net/nsjail-net/launch"
+	"github.com/nsjail-net/nsjail-net/lifecycle"
 	"github.com/nsjail-net/nsjail-net/sandbox"
 	"github.com/nsjail-net/nsjail-net/state"
 )
@@ -66,7 +67,7 @@ func execAction(c *cli.Context) error {
 	}
 	code, err := launch.Exec(launch.ExecSpec{
 		StateDir: g.stateDir, Name: name, Argv: argv, Env: pf.env, User: pf.user,
-		Workdir: pf.workdir, WorkdirExplicit: pf.workdirExplicit,
+		Workdir: pf.workdir, WorkdirExplicit: pf.workdirExplicit, ReadOnly: lifecycle.PolicyDirs(pf.user.Home),
 		Stdio: sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Log:   g.log,
 	})

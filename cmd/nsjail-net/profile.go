@@ -25,6 +25,11 @@ hit wins, in:
    3. $XDG_CONFIG_HOME/nsjail-net/profiles of the invoking user
       (~/.config/nsjail-net/profiles; under sudo, SUDO_USER's)
    4. the built-in profiles: offline, web, open, dev
+A built-in name is taken from a directory only if root alone could have
+written the file (it and every directory above it root-owned, and not
+writable by group or others); anywhere else a file of that name is ignored.
+run refuses a profile of which a file could be written by another user
+until it is trusted ("nsjail-net trust PATH").
 The format is described in docs/profiles.md; "nsjail-net profile show web"
 prints a complete example.
 
@@ -46,8 +51,10 @@ func profileListCommand() *cli.Command {
 		Usage: "list the profiles found, with where they come from",
 		Description: `Lists every profile in the search order, sorted by name: its name, origin
 (the file, or "builtin") and description. A profile hidden by one of the
-same name earlier in the search order is marked "shadowed"; one that does
-not load on its own is marked with its first error (see "profile check").
+same name earlier in the search order is marked "shadowed"; a file with a
+built-in name that users other than root could write is marked "ignored";
+one that does not load on its own is marked with its first error (see
+"profile check").
 
 Example:
    nsjail-net --profiles-dir ./profiles profile list`,
@@ -67,6 +74,8 @@ Example:
 				case e.Err != nil:
 					first, _, _ := strings.Cut(e.Err.Error(), "\n")
 					desc = "(error: " + first + ")"
+				case e.Ignored:
+					desc = "(ignored: a built-in name, in a file users other than root could write)"
 				case e.ShadowedBy != "":
 					desc = "(shadowed by " + e.ShadowedBy + ") " + desc
 				}

@@ -96,9 +96,9 @@ func runAction(c *cli.Context) error {
 	spec := launch.Spec{
 		StateDir: g.stateDir, Net: g.net, Profile: prof, Name: c.String("name"),
 		Argv: argv, Env: pf.env, User: pf.user, Workdir: pf.workdir, WorkdirExplicit: pf.workdirExplicit,
-		Hostname: hostname,
-		Stdio:    sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
-		Log:      g.log,
+		Hostname: hostname, ReadOnly: lifecycle.PolicyDirs(pf.user.Home),
+		Stdio: sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
+		Log:   g.log,
 	}
 	if c.Bool("persistent") {
 		if spec.Name == "" {
@@ -120,7 +120,7 @@ func runAction(c *cli.Context) error {
 
 // loadProfile resolves --profile and applies the command-line overrides.
 func loadProfile(c *cli.Context, g *globals) (*policy.Profile, error) {
-	ref := c.String("profile")
+	ref, project := c.String("profile"), false
 	if ref == "" {
 		// A trusted project profile (.nsjail-net.toml here or in a parent),
 		// else offline.
@@ -132,15 +132,16 @@ func loadProfile(c *cli.Context, g *globals) (*policy.Profile, error) {
 				return nil, err
 			}
 			if proj != "" {
-				if err := lifecycle.CheckTrusted(proj); err != nil {
-					return nil, err
-				}
-				ref = proj
+				ref, project = proj, true
 			}
 		}
 	}
+	// Each file is read once: what Admit checks is what Load parsed.
 	prof, err := g.finder.Load(ref)
 	if err != nil {
+		return nil, err
+	}
+	if err := lifecycle.Admit(prof, project); err != nil {
 		return nil, err
 	}
 	var o policy.Overrides

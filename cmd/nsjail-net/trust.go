@@ -13,13 +13,16 @@ import (
 func trustCommand() *cli.Command {
 	return interspersed(&cli.Command{
 		Name:      "trust",
-		Usage:     "allow a project profile (.nsjail-net.toml) to be used",
-		ArgsUsage: "[FILE]",
+		Usage:     "allow a project profile, or one users other than root can write, to be used",
+		ArgsUsage: "[FILE|NAME]",
 		Description: `When run is given no --profile, it uses the .nsjail-net.toml of the working
 directory or of its nearest parent that has one, but only once you have
-reviewed it and trusted it with this command. trust checks that FILE is a valid
-profile and records its SHA-256 in ` + lifecycle.DefaultTrustStore + `
-(root-owned, 0600). A file changed afterwards is refused until trusted again.
+reviewed it and trusted it with this command. So too for any profile of which
+a file (its own or one it extends) could be written by a user other than
+root: one in ~/.config/nsjail-net/profiles, say. trust loads FILE (or the
+profile NAME) as run would, and records the SHA-256 of its file and of every
+file it extends in ` + lifecycle.DefaultTrustStore + ` (root-owned, 0600).
+If any of them changes afterwards, the profile is refused until trusted again.
 
 Without FILE, trusts the project profile that run would use from the current
 directory. --revoke forgets FILE instead.
@@ -74,10 +77,13 @@ func trustAction(c *cli.Context) error {
 	if err != nil {
 		return failSetup(fmt.Errorf("not trusted: %w", err))
 	}
-	sum, err := store.Trust(file)
+	files, err := store.Trust(prof)
 	if err != nil {
 		return failSetup(err)
 	}
-	fmt.Printf("trusted %s (profile %q, sha256 %s)\n", prof.Origin, prof.Name, sum)
+	fmt.Printf("trusted %s (profile %q, sha256 %s)\n", files[0].Path, prof.Name, files[0].SHA256)
+	for _, f := range files[1:] {
+		fmt.Printf("  and the file it extends %s (sha256 %s)\n", f.Path, f.SHA256)
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package stage
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,6 +27,22 @@ func bindFileRO(src, dst string) error {
 	// No MOVE_MOUNT_T_SYMLINKS: a symlink at dst is covered, not followed.
 	if err := unix.MoveMount(fd, "", unix.AT_FDCWD, dst, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("mount %s over %s: %w", src, dst, err)
+	}
+	return nil
+}
+
+// protectDirs binds each of dirs read-only over itself. One that is not
+// there, or not a directory (a symbolic link put there since the parent
+// resolved it), is skipped: it holds nothing to protect. The parent
+// resolves links, so a link the user controls is never followed here.
+func protectDirs(dirs []string) error {
+	for _, d := range dirs {
+		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := bindReadOnly(d); err != nil {
+			return step("make "+d+" read-only", err)
+		}
 	}
 	return nil
 }

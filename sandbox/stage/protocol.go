@@ -62,6 +62,10 @@ type ChildConfig struct {
 	// Hide lists directories covered by an empty read-only tmpfs when they
 	// exist (systemd-resolved's sockets), so no lookup escapes to the host.
 	Hide []string
+	// ReadOnly lists directories bound read-only over themselves when they
+	// exist: the ones that decide the policy of later runs (profiles, the
+	// trust store), which the program must not change.
+	ReadOnly []string
 
 	// Join: instead of new network and UTS namespaces, enter those of a
 	// live sandbox (fds joinNetFd and joinUTSFd, opened by the parent).

@@ -109,7 +109,7 @@ func setupMounts(cfg *ChildConfig) error {
 			return step("hide "+d, err)
 		}
 	}
-	return nil
+	return protectDirs(cfg.ReadOnly)
 }
 
 // joinNamespaces is setupNamespaces for `exec` into a live sandbox: a new
