@@ -16,6 +16,8 @@ func TestBaseChainNamesAgree(t *testing.T) {
 		{"host allow", policy.ChainHostAllow, nat.ChainHostAllow},
 		{"forward", policy.ChainForward, nat.ChainForward},
 		{"sandbox allow", policy.ChainSandboxAllow, nat.ChainSandboxAllow},
+		{"sandbox peers", policy.ChainSandboxPeers, nat.ChainSandboxPeers},
+		{"translated", policy.ChainTranslated, nat.ChainTranslated},
 		{"postrouting", policy.ChainPostrouting, nat.ChainPostrouting},
 		{"dnat", policy.ChainDNAT, nat.ChainDNAT},
 	} {

@@ -17,6 +17,8 @@ import (
 var perSandboxChains = []struct{ table, chain string }{
 	{"filter", policy.ChainHostAllow},
 	{"filter", policy.ChainSandboxAllow},
+	{"filter", policy.ChainSandboxPeers},
+	{"filter", policy.ChainTranslated},
 	{"filter", policy.ChainForward},
 	{"nat", policy.ChainDNAT},
 	{"nat", policy.ChainPostrouting},

@@ -18,7 +18,9 @@ const (
 	ChainInput        = "NSJNET-INPUT"       // filter: the host guard for traffic from the bridge
 	ChainHostAllow    = "NSJNET-HOSTALLOW"   // filter: per-sandbox allow_host exceptions
 	ChainForward      = "NSJNET-FORWARD"     // filter: sandbox egress and return traffic
-	ChainSandboxAllow = "NSJNET-SBALLOW"     // filter: per-sandbox allow_sandboxes exceptions
+	ChainSandboxAllow = "NSJNET-SBALLOW"     // filter: per-sandbox allow_sandboxes exceptions, by source
+	ChainSandboxPeers = "NSJNET-SBPEERS"     // filter: the same, by destination: both ends must allow
+	ChainTranslated   = "NSJNET-TRANSLATED"  // filter: per-sandbox checks of host-translated (DNAT) destinations
 	ChainPostrouting  = "NSJNET-POSTROUTING" // nat: MASQUERADE for the subnet
 	ChainDNAT         = "NSJNET-DNAT"        // nat: per-sandbox published ports
 )
@@ -53,6 +55,8 @@ var jumps = []jump{
 var subChains = []struct{ table, chain string }{
 	{"filter", ChainHostAllow},
 	{"filter", ChainSandboxAllow},
+	{"filter", ChainSandboxPeers},
+	{"filter", ChainTranslated},
 	{"nat", ChainDNAT},
 }
 
@@ -82,11 +86,25 @@ func (b Base) restoreText(v6 bool) string {
 	w("-A %s -i %s %s -j %s", ChainInput, br, tag, ChainHostAllow)
 	w("-A %s -i %s -p tcp %s -j REJECT --reject-with tcp-reset", ChainInput, br, tag)
 	w("-A %s -i %s %s -j REJECT --reject-with %s", ChainInput, br, tag, reject)
-	// Forwarding: sandboxes never reach each other through the host; their
-	// egress is filtered inside their own namespace; replies and published
-	// ports come back.
+	// Forwarding: sandboxes reach each other through the host only where
+	// both allow it (NSJNET-SBALLOW, then NSJNET-SBPEERS); their egress is
+	// filtered inside their own namespace; replies and published ports
+	// come back. Refusals here are ICMP unreachables, which a connecting
+	// socket takes as a refusal at once: a TCP reset from FORWARD would
+	// carry the translated address (below), unknown to the sandbox, and be
+	// ignored.
 	w("-A %s -i %s -o %s %s -j %s", ChainForward, br, br, tag, ChainSandboxAllow)
-	w("-A %s -i %s -o %s %s -j DROP", ChainForward, br, br, tag)
+	w("-A %s -i %s -o %s %s -j REJECT --reject-with %s", ChainForward, br, br, tag, reject)
+	// A connection the host translated (DNAT: Docker's published ports,
+	// kube-proxy's services and node ports, libvirt's forwards) was let
+	// out by the sandbox's firewall for the destination it asked for; the
+	// one it is translated to must pass the sandbox's profile as well
+	// (NSJNET-TRANSLATED, per sandbox), or it is refused. Checked on its
+	// first packet: one refused is never confirmed, so its next is new
+	// again.
+	dnat := "-m conntrack --ctstate NEW -m conntrack --ctstate DNAT"
+	w("-A %s -i %s -s %s %s %s -j %s", ChainForward, br, subnet, dnat, tag, ChainTranslated)
+	w("-A %s -i %s %s %s -j REJECT --reject-with %s", ChainForward, br, dnat, tag, reject)
 	w("-A %s -i %s -s %s %s -j ACCEPT", ChainForward, br, subnet, tag)
 	w("-A %s -o %s -m conntrack --ctstate RELATED,ESTABLISHED %s -j ACCEPT", ChainForward, br, tag)
 	w("-A %s -o %s -d %s -m conntrack --ctstate DNAT %s -j ACCEPT", ChainForward, br, subnet, tag)
@@ -150,6 +168,7 @@ func DeleteBase(b Base) error {
 		}
 		for _, c := range []struct{ table, chain string }{
 			{"filter", ChainInput}, {"filter", ChainHostAllow}, {"filter", ChainForward}, {"filter", ChainSandboxAllow},
+			{"filter", ChainSandboxPeers}, {"filter", ChainTranslated},
 			{"nat", ChainPostrouting}, {"nat", ChainDNAT},
 		} {
 			errs = append(errs, deleteChain(ipt, c.table, c.chain))

@@ -14,6 +14,8 @@ const (
 	ChainEgress = "NSJNET-EGRESS"
 	// ChainRules holds the profile's rules and its default.
 	ChainRules = "NSJNET-RULES"
+	// ChainLimit refuses a connection past limits.connections.
+	ChainLimit = "NSJNET-LIMIT"
 )
 
 // NFLOG settings used when firewall.log_blocked is on.
@@ -48,10 +50,26 @@ type Ruleset struct{ IPv4, IPv6 string }
 // there, so it cannot change the rules, and they die with the namespace.
 //
 // Order (IPv4 and IPv6 alike): loopback; replies (established/related);
-// IPv6 neighbour discovery; DNS to env.DNS; the guards host, sandboxes,
-// private (each either rejects, or, when turned off, sends its traffic
-// straight to the rules so that a later guard does not catch it); the
-// rules, first match wins; the default.
+// IPv6 neighbour discovery; the connection limit; DNS to env.DNS; the
+// guards host, sandboxes, private (each either rejects, or, when turned
+// off, sends its traffic straight to the rules so that a later guard does
+// not catch it); the rules, first match wins; the default.
+//
+// Two more parts bound what the sandbox can do to the host:
+//   - limits.connections, counted here in the sandbox's own connection
+//     table: a new connection past that many open is refused, and in
+//     the mangle table new connections that the rules let out are held
+//     to that many a minute (a burst of as many, at most 10000, the
+//     kernel's limit). Every entry the sandbox adds to the host's table
+//     is one of its own connections, so the host holds at most the
+//     open ones plus those closed in the last two minutes (conntrack's
+//     TIME_WAIT, which connlimit does not count): about three times
+//     the limit.
+//   - without allow_sandboxes, the ingress guard in INPUT refuses new
+//     connections from other sandboxes (the subnet but the gateway, and
+//     link-local addresses), so allow_sandboxes opens the way only
+//     between two sandboxes that both set it, even on a host where
+//     bridged frames bypass iptables (no br_netfilter).
 func Compile(p *Profile, env Env) (*Ruleset, error) {
 	if !simpleName(env.SandboxID, 64, true) {
 		return nil, fmt.Errorf("compiling profile %q: bad sandbox id %q", p.Name, env.SandboxID)
@@ -253,7 +271,7 @@ func compileFamily(p *Profile, env Env, f family) string {
 		w.log = "nsjail-net " + env.SandboxID
 	}
 	w.b.WriteString("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n")
-	w.b.WriteString(":" + ChainEgress + " - [0:0]\n:" + ChainRules + " - [0:0]\n")
+	w.b.WriteString(":" + ChainEgress + " - [0:0]\n:" + ChainRules + " - [0:0]\n:" + ChainLimit + " - [0:0]\n")
 	for i, r := range p.Firewall.Rules {
 		if len(r.ToNames) > 0 {
 			w.b.WriteString(":" + NameChain(i) + " - [0:0]\n")
@@ -264,6 +282,9 @@ func compileFamily(p *Profile, env Env, f family) string {
 	if f.v6 {
 		w.ndp()
 	}
+	conns := connections(p)
+	w.add("OUTPUT", fmt.Sprintf("-m conntrack --ctstate NEW -m connlimit --connlimit-above %d --connlimit-mask 0", conns),
+		comment("limit: connections"), "-j "+ChainLimit)
 	w.add("OUTPUT", "-j "+ChainEgress)
 
 	for _, a := range env.DNS {
@@ -293,8 +314,53 @@ func compileFamily(p *Profile, env Env, f family) string {
 	} else {
 		w.reject(ChainRules, "", ProtoAny, "", "default")
 	}
+	w.reject(ChainLimit, "", ProtoAny, "", "limit: connections")
+	if !p.Firewall.AllowSandboxes {
+		w.ingressGuard()
+	}
+	w.b.WriteString("COMMIT\n")
+	// New connections the rules let out, at most conns a minute: dropped
+	// past that, so TCP retries them later. Here (after filter) only
+	// connections that leave count.
+	w.b.WriteString("*mangle\n:POSTROUTING ACCEPT [0:0]\n")
+	rate := fmt.Sprintf("-m limit --limit %d/minute --limit-burst %d", min(conns, maxLimitPerMinute), min(conns, maxLimitBurst))
+	w.add("POSTROUTING", "! -o lo -m conntrack --ctstate NEW", rate, comment("limit: new connections"), "-j RETURN")
+	w.add("POSTROUTING", "! -o lo -m conntrack --ctstate NEW", comment("limit: new connections"), "-j DROP")
 	w.b.WriteString("COMMIT\n")
 	return w.b.String()
+}
+
+// The kernel's limit match takes at most 10000 a second and a burst of
+// at most 10000.
+const (
+	maxLimitPerMinute = 600_000
+	maxLimitBurst     = 10_000
+)
+
+// connections is the profile's connection limit; DefaultConnections when
+// unset (a profile built by hand).
+func connections(p *Profile) uint32 {
+	if p.Limits.Connections == 0 {
+		return DefaultConnections
+	}
+	return p.Limits.Connections
+}
+
+// ingressGuard refuses, in INPUT, new connections from other sandboxes:
+// the sandbox subnet but its gateway (the host, and host processes
+// reaching a published port, masqueraded to it) and, in IPv6, link-local
+// sources; the sandbox's own connections to itself come in on lo.
+// Neighbour discovery is not a new connection to conntrack.
+func (w *writer) ingressGuard() {
+	w.add("INPUT", "-i lo -j ACCEPT")
+	w.add("INPUT", "-s "+hostPrefix(w.f.gateway).String(), comment("guard: sandboxes (in): the host"), "-j ACCEPT")
+	srcs := []string{w.f.subnet.String()}
+	if w.f.v6 {
+		srcs = append(srcs, "fe80::/10")
+	}
+	for _, s := range srcs {
+		w.reject("INPUT", "-s "+s+" -m conntrack --ctstate NEW", ProtoAny, "", "guard: sandboxes (in)")
+	}
 }
 
 // ndp lets IPv6 neighbour and router discovery out, to link-scope
@@ -337,18 +403,7 @@ func (w *writer) guards(fw Firewall) {
 // rule writes one profile rule: one line (or reject pair) per destination
 // of this family and per multiport chunk of its ports.
 func (w *writer) rule(r Rule, c string) {
-	var dests []string
-	switch {
-	case len(r.ToNets) == 0 && len(r.ToNames) == 0:
-		dests = []string{""}
-	default:
-		for _, n := range r.ToNets {
-			if n.Addr().Is6() == w.f.v6 {
-				dests = append(dests, dst(n))
-			}
-		}
-	}
-	for _, d := range dests {
+	for _, d := range w.f.dests(r) {
 		for _, ports := range portMatches(r.Proto, r.Ports) {
 			if r.Action == ActionAllow {
 				w.add(ChainRules, d, w.proto(r.Proto), ports, comment(c), "-j ACCEPT")
@@ -357,6 +412,22 @@ func (w *writer) rule(r Rule, c string) {
 			}
 		}
 	}
+}
+
+// dests renders the destination matches of rule r in this family: [""]
+// for a rule with no destination at all (any), one per network of this
+// family, none for names (the resolver fills those in).
+func (f family) dests(r Rule) []string {
+	if len(r.ToNets) == 0 && len(r.ToNames) == 0 {
+		return []string{""}
+	}
+	var out []string
+	for _, n := range r.ToNets {
+		if n.Addr().Is6() == f.v6 {
+			out = append(out, dst(n))
+		}
+	}
+	return out
 }
 
 // maxMultiport is the number of ports the multiport match takes; a range

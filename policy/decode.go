@@ -65,6 +65,7 @@ type rawPublish struct {
 type rawLimits struct {
 	EgressRate  any `toml:"egress_rate"`
 	IngressRate any `toml:"ingress_rate"`
+	Connections any `toml:"connections"`
 }
 
 type rawSecurity struct {

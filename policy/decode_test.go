@@ -82,6 +82,9 @@ func TestParseErrors(t *testing.T) {
 		{"rate unit", "[limits]\negress_rate = \"10mbps\"\n", []string{`web.toml:2:15: bad rate "10mbps" in limits.egress_rate: unknown unit "mbps" (allowed: bit, kbit, mbit, gbit; bits per second, so "10mbit", not "10mbps", which tc reads as bytes)`}},
 		{"rate no unit", "[limits]\ningress_rate = \"100\"\n", []string{`web.toml:2:16: bad rate "100" in limits.ingress_rate: missing unit (bit, kbit, mbit, gbit)`}},
 		{"rate type", "[limits]\negress_rate = 10\n", []string{`web.toml:2:15: limits.egress_rate must be a string with a unit, e.g. "10mbit", got integer 10`}},
+		{"connections zero", "[limits]\nconnections = 0\n", []string{`web.toml:2:15: connections 0 out of range 1-1000000 in limits.connections`}},
+		{"connections too many", "[limits]\nconnections = 1000001\n", []string{`web.toml:2:15: connections 1000001 out of range 1-1000000 in limits.connections`}},
+		{"connections type", "[limits]\nconnections = \"many\"\n", []string{`web.toml:2:15: limits.connections must be an integer, got string "many"`}},
 		// DNS.
 		{"dns server", "[dns]\nservers = [\"dns.google\"]\n", []string{`web.toml:2:12: bad address "dns.google" in dns.servers: want an IP address`}},
 		{"dns search pattern", "[dns]\nsearch = [\"*.corp.example\"]\n", []string{`web.toml:2:11: bad pattern "*.corp.example" in dns.search: patterns are not allowed here`}},
@@ -180,6 +183,7 @@ host_ip = "0.0.0.0"
 
 [limits]
 egress_rate = "1.5mbit"
+connections = 300
 ingress_rate = "2gbit"
 
 [security]
@@ -212,7 +216,7 @@ seccomp = false
 			{HostPort: 8080, SandboxPort: 80, Proto: ProtoTCP, HostIP: addr("127.0.0.1")},
 			{HostPort: 5353, SandboxPort: 53, Proto: ProtoUDP, HostIP: addr("0.0.0.0")},
 		},
-		Limits:   Limits{EgressRate: 1_500_000, IngressRate: 2_000_000_000},
+		Limits:   Limits{EgressRate: 1_500_000, IngressRate: 2_000_000_000, Connections: 300},
 		Security: Security{Seccomp: false},
 	}
 	p.src, want.src = nil, nil
@@ -228,7 +232,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 	if p.Network.Mode != ModeBridge || p.Network.IPv6 || p.Firewall.Default != ActionDeny ||
 		p.Firewall.AllowHost || p.Firewall.AllowPrivate || p.Firewall.AllowSandboxes || p.Firewall.LogBlocked ||
-		!p.Security.Seccomp || p.Limits != (Limits{}) {
+		!p.Security.Seccomp || p.Limits != (Limits{Connections: DefaultConnections}) {
 		t.Errorf("defaults: %+v", p)
 	}
 }

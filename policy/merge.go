@@ -27,6 +27,7 @@ func mergeKeys() []struct {
 		{"publish", func(d, s *Profile) { d.Publish = s.Publish }},
 		{"limits.egress_rate", func(d, s *Profile) { d.Limits.EgressRate = s.Limits.EgressRate }},
 		{"limits.ingress_rate", func(d, s *Profile) { d.Limits.IngressRate = s.Limits.IngressRate }},
+		{"limits.connections", func(d, s *Profile) { d.Limits.Connections = s.Limits.Connections }},
 		{"security.seccomp", func(d, s *Profile) { d.Security.Seccomp = s.Security.Seccomp }},
 	}
 }

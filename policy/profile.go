@@ -83,10 +83,14 @@ type Firewall struct {
 	Rules          []Rule
 }
 
-// Limits is the [limits] table, in bits per second; 0 means no limit.
+// Limits is the [limits] table. Rates are in bits per second, 0 meaning
+// no limit; Connections 0 means unset (DefaultConnections applies).
 type Limits struct {
 	EgressRate  uint64
 	IngressRate uint64
+	// Connections bounds the connections the sandbox has open at once,
+	// and its new connections to Connections a minute (see Compile).
+	Connections uint32
 }
 
 // Security is the [security] table.
@@ -125,8 +129,11 @@ const Version = 1
 
 // Defaults applied after loading (and after merging with parents).
 const (
-	DefaultMode   = ModeBridge
-	DefaultAction = ActionDeny
+	DefaultMode        = ModeBridge
+	DefaultAction      = ActionDeny
+	DefaultConnections = 4096
+	// MaxConnections bounds limits.connections.
+	MaxConnections = 1_000_000
 )
 
 // DefaultHostIP returns the address published ports bind to when a publish
@@ -143,6 +150,9 @@ func (p *Profile) applyDefaults(set map[string]bool) {
 	}
 	if !set["security.seccomp"] {
 		p.Security.Seccomp = true
+	}
+	if p.Limits.Connections == 0 {
+		p.Limits.Connections = DefaultConnections
 	}
 }
 

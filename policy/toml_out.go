@@ -89,6 +89,9 @@ func (p *Profile) TOML() ([]byte, error) {
 			kv(l.key, tomlString(formatRate(l.rate)))
 		}
 	}
+	if p.Limits.Connections != 0 {
+		kv("connections", strconv.FormatUint(uint64(p.Limits.Connections), 10))
+	}
 
 	b.WriteString("\n[security]\n")
 	kv("seccomp", strconv.FormatBool(p.Security.Seccomp))

@@ -237,6 +237,7 @@ func (v *validator) profile(raw *rawProfile, p *Profile) {
 	if raw.Limits != nil {
 		p.Limits.EgressRate = v.rate("limits.egress_rate", raw.Limits.EgressRate)
 		p.Limits.IngressRate = v.rate("limits.ingress_rate", raw.Limits.IngressRate)
+		p.Limits.Connections = v.connections("limits.connections", raw.Limits.Connections)
 	}
 	if raw.Security != nil && raw.Security.Seccomp != nil {
 		p.Security.Seccomp, _ = v.boolean("security.seccomp", raw.Security.Seccomp)
@@ -511,6 +512,24 @@ func (v *validator) rate(path string, x any) uint64 {
 		v.bad(path, path, err)
 	}
 	return n
+}
+
+// connections checks limits.connections: an integer from 1 to
+// MaxConnections.
+func (v *validator) connections(path string, x any) uint32 {
+	if x == nil {
+		return 0
+	}
+	n, ok := x.(int64)
+	if !ok {
+		v.wrongType(path, "an integer", x)
+		return 0
+	}
+	if n < 1 || n > MaxConnections {
+		v.bad(path, path, valErr("", "connections %d out of range 1-%d", n, MaxConnections))
+		return 0
+	}
+	return uint32(n)
 }
 
 func errPos(err error) pos {

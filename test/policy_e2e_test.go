@@ -550,46 +550,6 @@ func TestPolicyDenyFlagOverridesProfile(t *testing.T) {
 	b.WaitSeen(t, 1, 3*time.Second)
 }
 
-// allow_sandboxes lets a sandbox reach its neighbours on the bridge; without
-// it, the guard (and the isolated bridge port) refuse.
-func TestPolicyAllowSandboxes(t *testing.T) {
-	t.Parallel()
-	l := newRunLab(t)
-	srv := l.Cmd(context.Background(), l.Bin(t), "run", "--name", "nb1", "--profile", "open", "--", "sh", "-c",
-		"ip -4 -o addr show eth0; while :; do echo hello-neighbour | nc -N -l -p 9000; done")
-	out := &lockedBuffer{}
-	srv.Stdout = out
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() })
-	var ip string
-	waitFor(t, func() bool {
-		f := strings.Fields(out.String())
-		for i, w := range f {
-			if w == "inet" && i+1 < len(f) {
-				ip, _, _ = strings.Cut(f[i+1], "/")
-				return true
-			}
-		}
-		return false
-	})
-	time.Sleep(200 * time.Millisecond) // the listener
-	allow := writeProfile(t, "neighbours", "[network]\nmode = \"bridge\"\n[firewall]\ndefault = \"allow\"\nallow_sandboxes = true\n")
-	r := l.NSJ(t, "run", "--profile", allow, "--", "nc", "-w", "3", ip, "9000")
-	if !strings.Contains(r.Stdout, "hello-neighbour") {
-		t.Errorf("allow_sandboxes = true could not reach the neighbour at %s:\n%s", ip, r)
-	}
-	start := time.Now()
-	r = l.NSJ(t, "run", "--profile", "open", "--", "nc", "-w", "3", ip, "9000")
-	if strings.Contains(r.Stdout, "hello-neighbour") {
-		t.Errorf("the open profile (guard on) reached the neighbour at %s", ip)
-	}
-	if d := time.Since(start); d > 2500*time.Millisecond {
-		t.Errorf("refusal took %v", d)
-	}
-}
-
 // Publishing a port a host process listens on is refused: DNAT would
 // silently take its traffic.
 func TestPolicyPublishRefusesAPortInUseOnTheHost(t *testing.T) {

@@ -151,7 +151,7 @@ var perSandboxTag = regexp.MustCompile(`nsjail-net:[0-9a-f]{8}\b`)
 var nsjnetChain = regexp.MustCompile(`NSJNET-[A-Za-z0-9_.-]+`)
 
 // sharedChains are the chains nsjail-net keeps between runs.
-var sharedChains = []string{"NSJNET-INPUT", "NSJNET-HOSTALLOW", "NSJNET-SBALLOW", "NSJNET-FORWARD", "NSJNET-POSTROUTING", "NSJNET-DNAT"}
+var sharedChains = []string{"NSJNET-INPUT", "NSJNET-HOSTALLOW", "NSJNET-SBALLOW", "NSJNET-SBPEERS", "NSJNET-FORWARD", "NSJNET-TRANSLATED", "NSJNET-POSTROUTING", "NSJNET-DNAT"}
 
 // builtinPolicy matches a built-in chain with its default policy, which
 // iptables-save prints as soon as the table exists.
@@ -167,7 +167,8 @@ var sharedBaseState = []string{"state base.json", "state gc.stamp", "state lease
 //   - iptables skeleton: table headers "*nat", "COMMIT", and built-in
 //     chains with policy ACCEPT (they appear when a table is first used);
 //   - iptables lines naming a shared chain (NSJNET-INPUT, -HOSTALLOW,
-//     -FORWARD, -POSTROUTING, -DNAT) and no other NSJNET- chain, so a jump
+//     -SBPEERS, -FORWARD, -TRANSLATED, -POSTROUTING, -DNAT) and no other
+//     NSJNET- chain, so a jump
 //     from a shared chain into a per-sandbox chain still counts as a leak;
 //   - anything mentioning the bridge nsjnet0 (its link, its routes);
 //   - routes of the bridge subnet 10.213.0.0/16;
