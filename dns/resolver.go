@@ -21,12 +21,20 @@ var (
 	ErrClosed = errors.New("dns resolver closed")
 	// ErrNoUpstream means that no upstream resolver gave a usable answer.
 	ErrNoUpstream = errors.New("no upstream resolver answered")
+	// ErrUpstreamRate means that the sandbox asked upstreams more often
+	// than UpstreamRate allows.
+	ErrUpstreamRate = errors.New("upstream query rate exceeded")
 )
 
 // Defaults of ResolverConfig.
 const (
 	DefaultTimeout     = 2 * time.Second
 	DefaultMaxInFlight = 256
+	// DefaultUpstreamRate queries a second, with a burst of twice as
+	// many: each query to an upstream is a connection-tracking entry of
+	// the host's for 30 s (UDP), so a sandbox holds at most a few
+	// thousand there through its resolver.
+	DefaultUpstreamRate = 100
 )
 
 // maxChain bounds the CNAME chain the resolver follows in one answer.
@@ -79,6 +87,13 @@ type ResolverConfig struct {
 	// MaxInFlight bounds the queries forwarded at once; beyond it, queries
 	// get SERVFAIL at once (default 256).
 	MaxInFlight int
+	// UpstreamRate bounds the queries sent to upstreams, each attempt
+	// (UDP, TCP, the next upstream) counting: so many a second, with a
+	// burst of twice as many (default DefaultUpstreamRate). Beyond it,
+	// queries get SERVFAIL at once. The upstreams are asked from the
+	// host's namespace, where the sandbox's own connection limit does not
+	// count them.
+	UpstreamRate int
 }
 
 // Resolver is a sandbox's forwarding resolver: it enforces the DNS
@@ -87,6 +102,7 @@ type ResolverConfig struct {
 type Resolver struct {
 	cfg     ResolverConfig
 	sem     chan struct{}
+	rate    *bucket // upstream queries
 	queries queryLog
 	denied  onceSet
 	ctx     context.Context // cancelled by Close: aborts upstream queries
@@ -110,6 +126,9 @@ func NewResolver(cfg ResolverConfig) *Resolver {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.UpstreamRate <= 0 {
+		cfg.UpstreamRate = DefaultUpstreamRate
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -117,6 +136,7 @@ func NewResolver(cfg ResolverConfig) *Resolver {
 	return &Resolver{
 		cfg:     cfg,
 		sem:     make(chan struct{}, cfg.MaxInFlight),
+		rate:    newBucket(float64(cfg.UpstreamRate), float64(2*cfg.UpstreamRate), time.Now),
 		denied:  onceSet{max: deniedMemory},
 		ctx:     ctx,
 		cancel:  cancel,
@@ -265,10 +285,18 @@ func (r *Resolver) forward(req *query) (*dnsmessage.Message, error) {
 	var fallback *dnsmessage.Message
 	var errs []error
 	for _, up := range r.cfg.Upstreams {
+		if !r.rate.take() {
+			errs = append(errs, ErrUpstreamRate)
+			break
+		}
 		resp, err := exchange(r.ctx, "udp", up, msg, size, r.cfg.Timeout)
 		if resp != nil && resp.Header.Truncated {
 			if err == nil {
 				fallback = resp
+			}
+			if !r.rate.take() {
+				errs = append(errs, ErrUpstreamRate)
+				break
 			}
 			resp, err = exchange(r.ctx, "tcp", up, msg, size, r.cfg.Timeout)
 		}
