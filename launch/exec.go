@@ -158,15 +158,15 @@ func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, 
 	if err != nil {
 		return sandbox.ExitSetup, err, true
 	}
+	defer func() {
+		_ = sandbox.KillOrphans()
+		child.ReleaseTerminal()
+	}()
 	if err := child.WaitReady(); err != nil {
 		child.Kill()
 		return sandbox.ExitSetup, fmt.Errorf("entering network namespace %q: %w", spec.Name, err), true
 	}
 	if err := child.Continue(); err != nil {
-	defer func() {
-		_ = sandbox.KillOrphans()
-		child.ReleaseTerminal()
-	}()
 		child.Kill()
 		return sandbox.ExitCodeFor(err), err, true
 	}
