@@ -97,6 +97,11 @@ func Exec(spec ExecSpec) (int, error) {
 		return sandbox.ExitSetup, fmt.Errorf("sandbox %q: opening its UTS namespace: %w", spec.Name, err)
 	}
 	defer utsNS.Close()
+	pidNS, err := os.Open(proc + "pid")
+	if err != nil {
+		return sandbox.ExitSetup, fmt.Errorf("sandbox %q: opening its pid namespace: %w", spec.Name, err)
+	}
+	defer pidNS.Close()
 	if !alive(rec) {
 		return sandbox.ExitSetup, fmt.Errorf("%w named %q: it ended", ErrNoSandbox, spec.Name)
 	}
@@ -113,7 +118,7 @@ func Exec(spec ExecSpec) (int, error) {
 		cfg.Nsswitch = filepath.Join(sbDir, "nsswitch.conf")
 		cfg.Hide = dns.HiddenDirs
 	}
-	child, err = sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS)
+	child, err = sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS, pidNS)
 	if err != nil {
 		return sandbox.ExitSetup, err
 	}
@@ -154,7 +159,7 @@ func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, 
 	if rc := filepath.Join("/etc/netns", spec.Name, "resolv.conf"); fileExists(rc) {
 		cfg.ResolvConf = rc
 	}
-	child, err := sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS)
+	child, err := sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS, nil)
 	if err != nil {
 		return sandbox.ExitSetup, err, true
 	}

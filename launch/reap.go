@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -23,8 +24,8 @@ import (
 //  1. per-sandbox host rules (from the record);
 //  2. the host veth (only a link carrying the sandbox's owner alias);
 //  3. NetnsRunDir/<name>, if it is the sandbox's namespace mount;
-//  4. the program's process group, if the program is still the same
-//     process (pid and start time);
+//  4. the sandbox's init, if it is still the same process (pid and start
+//     time), and so everything in its pid namespace;
 //  5. the address lease, the name, and last the record itself, so that a
 //     crash half-way leaves a record that the next gc finds again.
 //
@@ -81,14 +82,16 @@ func Reap(dir *state.Dir, rec *state.Sandbox, log *slog.Logger) error {
 		}
 	}
 
-	// 4. The program, if pdeathsig did not take it (or it was persistent).
+	// 4. The sandbox's init (pid 1 of its pid namespace), if the
+	//    parent-death signal did not take it: killing it ends every process
+	//    of the sandbox. Wait until it is gone, so that nothing still runs
+	//    in the namespace when its address, name and ports are released;
+	//    if it does not go, keep them (and the record) for the next gc.
 	if rec.Pid > 0 && rec.PidStart != 0 {
-		if cur, err := state.OwnerOf(rec.Pid); err == nil && cur.StartTime == rec.PidStart {
-			if err := unix.Kill(-rec.Pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-				fail(fmt.Sprintf("killing process group %d", rec.Pid), err)
-			} else {
-				log.Debug("killed the program of a dead launcher", "sandbox", rec.ID, "pgid", rec.Pid)
-			}
+		init := state.Owner{PID: rec.Pid, StartTime: rec.PidStart}
+		if init.Alive() {
+			fail(fmt.Sprintf("killing the sandbox's init (pid %d)", rec.Pid), killAndWait(init))
+			log.Debug("killed the init of a dead launcher's sandbox", "sandbox", rec.ID, "pid", rec.Pid)
 		}
 	}
 
@@ -214,4 +217,21 @@ func inodeClaimedByLive(dir *state.Dir, rec *state.Sandbox) bool {
 		}
 	}
 	return false
+}
+
+// reapWait bounds how long Reap waits for a killed init to be gone.
+const reapWait = 5 * time.Second
+
+// killAndWait SIGKILLs p and waits until it is gone (reaped, or a zombie:
+// the kernel has ended its pid namespace by then).
+func killAndWait(p state.Owner) error {
+	if err := unix.Kill(p.PID, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+		return err
+	}
+	for deadline := time.Now().Add(reapWait); p.Alive(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still alive %v after SIGKILL", reapWait)
+		}
+	}
+	return nil
 }

@@ -46,14 +46,27 @@ func KillOrphans() error {
 }
 
 // children lists the pids of this process's children, from every thread.
-func children() []int {
-	tasks, err := os.ReadDir("/proc/self/task")
+func children() []int { return childrenOf("self") }
+
+// ProgramOf returns the pid of the program of the sandbox whose init is
+// initPid (the init's only child), or 0 when it has none.
+func ProgramOf(initPid int) int {
+	if kids := childrenOf(strconv.Itoa(initPid)); len(kids) > 0 {
+		return kids[0]
+	}
+	return 0
+}
+
+// childrenOf lists the children of process pid ("self" or a number), from
+// every thread, as pids of our namespace.
+func childrenOf(pid string) []int {
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
 	if err != nil {
 		return nil
 	}
 	var pids []int
 	for _, t := range tasks {
-		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/children")
 		if err != nil {
 			continue
 		}

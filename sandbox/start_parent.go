@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -17,10 +18,15 @@ import (
 // Stdio is what the program gets as fds 0-2.
 type Stdio struct{ Stdin, Stdout, Stderr *os.File }
 
-// Child is the init stage seen from the launcher.
+// Child is the init stage seen from the launcher. For run it is pid 1 of
+// the sandbox's pid namespace and the program its child; for exec it
+// becomes the program.
 type Child struct {
-	Pid  int
-	Pgid int
+	Pid int
+	// init: Pid stays as the sandbox's init (run); prog is the program
+	// (a pidfd, or -1 until started), which signals go to.
+	init bool
+	prog int
 	tty  *terminal // the launcher's controlling terminal, or nil
 	sock *os.File
 	r    *bufio.Reader
@@ -28,23 +34,25 @@ type Child struct {
 	killedBy unix.Signal // the signal that killed the program, once reaped
 }
 
-// Start re-executes the launcher as the init stage in new network, mount and
-// UTS namespaces. The caller must keep the calling OS thread
+// Start re-executes the launcher as the init stage in new network, mount,
+// UTS and pid namespaces. The caller must keep the calling OS thread
 // locked until the child is reaped: the parent-death signal fires when the
 // thread that forked exits.
 //
 // The child's runtime starts at once; it waits for its configuration
 // (Configure), so the caller can prepare it meanwhile.
 func Start(stdio Stdio) (*Child, error) {
-	return start(false, stdio, nil)
+	return start(false, stdio, nil, nil)
 }
 
 // StartJoin starts an init stage that enters the network and UTS
 // namespaces given as open files (of a live sandbox) instead of new ones,
-// and configures it.
-func StartJoin(cfg *ChildConfig, stdio Stdio, netNS, utsNS *os.File) (*Child, error) {
+// and configures it. With pidNS (the sandbox's pid namespace; nil for a
+// namespace made with `ip netns add`) it is born as a process of that
+// namespace. The caller's thread must be locked, as for Start.
+func StartJoin(cfg *ChildConfig, stdio Stdio, netNS, utsNS, pidNS *os.File) (*Child, error) {
 	cfg.Join = true
-	c, err := start(true, stdio, []*os.File{netNS, utsNS})
+	c, err := start(true, stdio, []*os.File{netNS, utsNS}, pidNS)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +76,7 @@ func (c *Child) Configure(cfg *ChildConfig) error {
 	return nil
 }
 
-func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
+func start(join bool, stdio Stdio, joinFiles []*os.File, pidNS *os.File) (*Child, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("sync socketpair: %w", err)
@@ -77,13 +85,16 @@ func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 	childEnd := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer childEnd.Close()
 
-	flags := uintptr(syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS)
+	flags := uintptr(syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWPID)
 	if join {
 		flags = syscall.CLONE_NEWNS // network and UTS are joined by the child
 	}
-	attr := &syscall.SysProcAttr{
-		Cloneflags: flags,
-		Pdeathsig:  syscall.SIGKILL,
+	attr := &syscall.SysProcAttr{Cloneflags: flags}
+	if pidNS == nil {
+		// Entering a pid namespace by setns, the child sees no parent, and
+		// Go's check that its parent is still alive would kill it at once:
+		// the init stage arms the parent-death signal itself (Init).
+		attr.Pdeathsig = syscall.SIGKILL
 	}
 	// With a controlling terminal the program stays in our process group
 	// and the kernel does job control for both (terminal_parent.go);
@@ -100,16 +111,42 @@ func start(join bool, stdio Stdio, joinFiles []*os.File) (*Child, error) {
 		ExtraFiles:  append([]*os.File{childEnd}, joinFiles...), // fd 3 (syncFd), 4, 5
 		SysProcAttr: attr,
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startIn(cmd, pidNS); err != nil {
 		parentEnd.Close()
 		tty.Release()
-		return nil, fmt.Errorf("starting init stage: %w", err)
+		return nil, err
 	}
-	pgid := cmd.Process.Pid
-	if tty != nil {
-		pgid = tty.pgrp
+	return &Child{Pid: cmd.Process.Pid, init: !join, prog: -1, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}, nil
+}
+
+// startIn starts cmd, as a process of pid namespace pidNS when it is not
+// nil. setns(CLONE_NEWPID) changes the namespace of the calling thread's
+// future children only, so the thread (locked by the caller) enters it for
+// the fork and goes back to its own right after; if it cannot, the process
+// must not go on with a thread that would fork into the sandbox.
+func startIn(cmd *exec.Cmd, pidNS *os.File) error {
+	if pidNS == nil {
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("starting init stage: %w", err)
+		}
+		return nil
 	}
-	return &Child{Pid: cmd.Process.Pid, Pgid: pgid, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}, nil
+	own, err := os.Open("/proc/thread-self/ns/pid")
+	if err != nil {
+		return fmt.Errorf("opening our pid namespace: %w", err)
+	}
+	defer own.Close()
+	if err := unix.Setns(int(pidNS.Fd()), unix.CLONE_NEWPID); err != nil {
+		return fmt.Errorf("entering the sandbox's pid namespace: %w", err)
+	}
+	startErr := cmd.Start()
+	if err := unix.Setns(int(own.Fd()), unix.CLONE_NEWPID); err != nil {
+		panic(fmt.Sprintf("leaving the sandbox's pid namespace: %v", err))
+	}
+	if startErr != nil {
+		return fmt.Errorf("starting init stage: %w", startErr)
+	}
+	return nil
 }
 
 // WaitReady waits until the child has set up its namespaces.
@@ -136,8 +173,13 @@ func (c *Child) Continue() error {
 	}
 	var m stage.Message
 	err := stage.ReadMsg(c.r, &m)
+	if c.init && err == nil && m.Type == stage.MsgStarted {
+		// The socket stays open: the program's status comes on it.
+		c.watchProgram()
+		return nil
+	}
 	c.sock.Close()
-	if errors.Is(err, io.EOF) {
+	if !c.init && errors.Is(err, io.EOF) {
 		return nil // CLOEXEC closed the socket: exec succeeded
 	}
 	if err != nil {
@@ -147,6 +189,20 @@ func (c *Child) Continue() error {
 		return &stage.ChildError{Step: m.Step, Errno: syscall.Errno(m.Errno), Msg: m.Msg}
 	}
 	return fmt.Errorf("init stage: unexpected message %q", m.Type)
+}
+
+// watchProgram finds the program, the init stage's only child, and opens a
+// pidfd for it: signals then reach it and no process that took its pid
+// later. Until then (or if it already ended) they go to the init stage,
+// which drops them.
+func (c *Child) watchProgram() {
+	kids := childrenOf(strconv.Itoa(c.Pid))
+	if len(kids) == 0 {
+		return
+	}
+	if fd, err := unix.PidfdOpen(kids[0], 0); err == nil {
+		c.prog = fd
+	}
 }
 
 // deadErr explains an init stage that went away without a report.

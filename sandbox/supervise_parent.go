@@ -5,6 +5,8 @@ import (
 	"os/signal"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/nsjail-net/nsjail-net/sandbox/stage"
 )
 
 // forwardedSignals are passed on to the program (see forward for when).
@@ -35,6 +37,9 @@ func (c *Child) Wait(sigs <-chan os.Signal) int {
 		case s := <-sigs:
 			c.forward(s.(unix.Signal))
 		case ws := <-done:
+			if c.init {
+				ws = c.programStatus(ws)
+			}
 			switch {
 			case ws.Exited():
 				return ws.ExitStatus()
@@ -57,7 +62,27 @@ func (c *Child) forward(s unix.Signal) {
 	if c.tty != nil && fromTerminal[s] && c.tty.foreground() {
 		return
 	}
+	if c.prog >= 0 {
+		_ = unix.PidfdSendSignal(c.prog, s, nil, 0)
+		return
+	}
 	_ = unix.Kill(c.Pid, s)
+}
+
+// programStatus returns the program's wait status as the init stage
+// reported it before exiting, or the init stage's own (initWS) when it
+// reported none (it was killed).
+func (c *Child) programStatus(initWS unix.WaitStatus) unix.WaitStatus {
+	defer c.sock.Close()
+	if c.prog >= 0 {
+		unix.Close(c.prog)
+		c.prog = -1
+	}
+	var m stage.Message
+	if err := stage.ReadMsg(c.r, &m); err != nil || m.Type != stage.MsgExited {
+		return initWS
+	}
+	return unix.WaitStatus(m.Status)
 }
 
 // reap waits for the program to exit.

@@ -336,27 +336,6 @@ func TestRunForwardsSignals(t *testing.T) {
 	}
 }
 
-func TestRunProgramDiesWithLauncher(t *testing.T) {
-	t.Parallel()
-	l := NewLab(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := l.Cmd(ctx, l.Bin(t), "run", "--", "sh", "-c", "echo $$; exec sleep 600")
-	out := &lockedBuffer{}
-	cmd.Stdout = out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return strings.Contains(out.String(), "\n") })
-	pid := strings.TrimSpace(out.String())
-	cmd.Process.Kill()
-	cmd.Wait()
-	waitFor(t, func() bool {
-		_, err := os.Stat("/proc/" + pid)
-		return err != nil
-	})
-}
-
 func TestRunRequiresRootWithClearMessage(t *testing.T) {
 	t.Parallel()
 	l := NewLab(t)

@@ -161,9 +161,20 @@ func (sh *termShell) session() []int {
 	return pids
 }
 
-// launchers lists the nsjail-net processes of the shell's session (init
-// stages that exec'd are the programs by then, and are not listed).
+// launchers lists the launchers of the shell's session: nsjail-net
+// processes but the init stages (pid 1 of each sandbox).
 func (sh *termShell) launchers() []int {
+	var pids []int
+	for _, pid := range sh.nsjailNet() {
+		if !isInitStage(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// nsjailNet lists the nsjail-net processes of the shell's session.
+func (sh *termShell) nsjailNet() []int {
 	var pids []int
 	for _, pid := range sh.session() {
 		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == sh.bin {
@@ -173,11 +184,17 @@ func (sh *termShell) launchers() []int {
 	return pids
 }
 
-// wantNoLaunchers fails when a launcher of this shell is still there.
+func isInitStage(pid int) bool {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.HasPrefix(string(b), "nsjail-net:init\x00")
+}
+
+// wantNoLaunchers fails when a launcher or init stage of this shell is
+// still there.
 func (sh *termShell) wantNoLaunchers() {
 	sh.t.Helper()
-	if pids := sh.launchers(); len(pids) > 0 {
-		sh.t.Fatalf("launcher processes left: %s", sh.describe(pids))
+	if pids := sh.nsjailNet(); len(pids) > 0 {
+		sh.t.Fatalf("nsjail-net processes left: %s", sh.describe(pids))
 	}
 }
 

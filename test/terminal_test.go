@@ -136,6 +136,12 @@ func TestTerminal(t *testing.T) {
 			sh.run("exit 3")
 			sh.wantPrompt(promptWithin, 3)
 		}},
+		{"stop ends a sandbox started from the terminal", func(t *testing.T, sh *termShell) {
+			sh.run("nsjail-net run --name tstop -- sh -c 'echo start$((1+1)); sleep 30'")
+			sh.expect("start2", 5*time.Second)
+			wantCode(t, l.NSJ(t, "stop", "tstop"), 0)
+			sh.wantPrompt(promptWithin, 143)
+		}},
 		{"window size changes reach the program", func(t *testing.T, sh *termShell) {
 			sh.run(`nsjail-net run -- bash -c 'trap "stty size; exit 0" WINCH; echo ready$((1+1)); while :; do sleep 0.05; done'`)
 			sh.expect("ready2", 5*time.Second)

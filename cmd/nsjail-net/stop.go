@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nsjail-net/nsjail-net/lifecycle"
+	"github.com/nsjail-net/nsjail-net/sandbox"
 	"github.com/nsjail-net/nsjail-net/state"
 )
 
@@ -76,28 +77,31 @@ func stopAction(c *cli.Context) error {
 	return nil
 }
 
-// stopSandbox signals the program's process group (the program leads it),
-// waits up to timeout for the program to exit, then kills the group.
+// stopSandbox signals the program (the only child of the sandbox's init)
+// and waits up to timeout for the sandbox to end, then kills its init, which
+// ends every process in the sandbox's pid namespace.
 func stopSandbox(rec *state.Sandbox, sig unix.Signal, timeout time.Duration, log *slog.Logger) error {
-	prog := state.Owner{PID: rec.Pid, StartTime: rec.PidStart}
+	init := state.Owner{PID: rec.Pid, StartTime: rec.PidStart}
 	if !lifecycle.ProgramAlive(rec) {
 		return nil // already gone; its launcher is cleaning up
 	}
-	if err := unix.Kill(-rec.Pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("signalling sandbox %q (process group %d): %w", rec.Name, rec.Pid, err)
+	if prog := sandbox.ProgramOf(rec.Pid); prog > 0 {
+		if err := unix.Kill(prog, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signalling sandbox %q (program, pid %d): %w", rec.Name, prog, err)
+		}
+		log.Debug("signalled", "sandbox", rec.Name, "pid", prog, "signal", unix.SignalName(sig))
+		if waitDead(init, timeout) {
+			return nil
+		}
 	}
-	log.Debug("signalled", "sandbox", rec.Name, "pgid", rec.Pid, "signal", unix.SignalName(sig))
-	if waitDead(prog, timeout) {
+	if !init.Alive() {
 		return nil
 	}
-	if !prog.Alive() {
-		return nil
+	log.Debug("killing", "sandbox", rec.Name, "init", rec.Pid)
+	if err := unix.Kill(rec.Pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("killing sandbox %q (init, pid %d): %w", rec.Name, rec.Pid, err)
 	}
-	log.Debug("timeout: killing", "sandbox", rec.Name, "pgid", rec.Pid)
-	if err := unix.Kill(-rec.Pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
-		return fmt.Errorf("killing sandbox %q (process group %d): %w", rec.Name, rec.Pid, err)
-	}
-	if !waitDead(prog, stopCleanupWait) {
+	if !waitDead(init, stopCleanupWait) {
 		return fmt.Errorf("sandbox %q: pid %d still alive %v after SIGKILL", rec.Name, rec.Pid, stopCleanupWait)
 	}
 	return nil

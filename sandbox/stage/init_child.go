@@ -31,13 +31,21 @@ func step(name string, err error) error {
 	return &stepError{step: name, err: err}
 }
 
-// Init is the init stage. It never returns: it execs the program or exits
-// after reporting the failure to the parent.
+// Init is the init stage. It never returns: it starts the program and
+// stays as pid 1 of the sandbox (run), or execs it (exec into a sandbox),
+// or exits after reporting the failure to the parent.
 func Init() {
 	// Every credential change below (bounding set, securebits, capset,
 	// no_new_privs, pdeathsig) is per thread: keep this goroutine on one
 	// thread so that the thread that calls execve carries them all.
 	runtime.LockOSThread()
+
+	// The parent-death signal, if the launcher could not have it armed at
+	// fork (a child born into another pid namespace by setns), then the
+	// check that the launcher did not die before it was armed.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil || launcherGoneAtStart() {
+		os.Exit(125)
+	}
 
 	sock := os.NewFile(syncFd, "sync")
 	// The socket must not reach the program; close-on-exec also makes EOF
@@ -70,7 +78,14 @@ func Init() {
 	if err != nil {
 		fail(sock, err)
 	}
-	// Exec. On success the sync socket closes (CLOEXEC) and the parent reads EOF.
+	if !cfg.Join {
+		// pid 1 of the sandbox's pid namespace: start the program, reap,
+		// report (reaper_child.go). Never returns.
+		runAsInit(sock, path, cfg)
+	}
+	// exec joins a sandbox as one of its processes: the program replaces
+	// this stage. On success the sync socket closes (CLOEXEC) and the
+	// parent reads EOF.
 	err = unix.Exec(path, cfg.Argv, cfg.Env)
 	fail(sock, step("exec", fmt.Errorf("%s: %w", cfg.Argv[0], err)))
 }

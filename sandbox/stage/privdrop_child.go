@@ -82,7 +82,7 @@ func finalizeAndFind(cfg *ChildConfig) (string, error) {
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
 		return "", step("set parent-death signal", err)
 	}
-	if cfg.ParentPid != 0 && os.Getppid() != cfg.ParentPid {
+	if cfg.ParentPid != 0 && launcherGone(cfg.ParentPid) {
 		os.Exit(125) // the launcher is gone; nobody to report to
 	}
 	// 6. no_new_privs.
@@ -209,4 +209,39 @@ func setgroupsThread(groups []int) error {
 		return e
 	}
 	return nil
+}
+
+// launcherGone reports whether the launcher died. Born into the sandbox's
+// pid namespace, this process sees no parent (getppid is 0): the launcher's
+// end of the sync socket hanging up says it instead.
+func launcherGone(parent int) bool {
+	switch ppid := os.Getppid(); ppid {
+	case parent:
+		return false
+	case 0:
+		return syncHungUp()
+	default:
+		return true
+	}
+}
+
+// launcherGoneAtStart is launcherGone before the config tells the
+// launcher's pid: a parent of 1 means we were reparented to the machine's
+// init (or a subreaper), which only happens once the launcher died.
+func launcherGoneAtStart() bool {
+	switch os.Getppid() {
+	case 0:
+		return syncHungUp()
+	case 1:
+		return true
+	}
+	return false
+}
+
+// syncHungUp reports whether the launcher's end of the sync socket is
+// closed, which happens when the launcher dies.
+func syncHungUp() bool {
+	fds := []unix.PollFd{{Fd: syncFd, Events: unix.POLLRDHUP}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLRDHUP) != 0
 }

@@ -22,6 +22,12 @@ const (
 	MsgReady    = "ready"
 	MsgContinue = "continue"
 	MsgError    = "error"
+	// MsgStarted: the init stage (pid 1 of the sandbox's pid namespace)
+	// has started the program.
+	MsgStarted = "started"
+	// MsgExited: the program ended; Status is its raw wait status. The
+	// init stage exits right after, taking what is left with it.
+	MsgExited = "exited"
 )
 
 // Message is one message on the sync socket (framed as wire.go says).
@@ -31,6 +37,7 @@ type Message struct {
 	Step   string
 	Errno  int
 	Msg    string
+	Status int // MsgExited
 }
 
 // ChildConfig is everything the init stage needs; it travels over the sync

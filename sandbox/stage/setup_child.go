@@ -19,7 +19,9 @@ import (
 //     profile wants it (before eth0 goes up, so it never gets an address), unprivileged
 //     ICMP sockets so ping works with no capability;
 //  5. lo up;
-//  6. /proc/sys and /proc/sysrq-trigger read-only.
+//  6. /proc of the sandbox's pid namespace and /sys of its network
+//     namespace (after 3: sysfs shows the namespace of its mounter);
+//  7. /proc/sys and /proc/sysrq-trigger read-only (on the new /proc).
 //
 // The firewall goes into this namespace too, from the parent, in parallel
 // (launch.installFirewall): it dies with the namespace, and the program,
@@ -52,8 +54,30 @@ func setupNamespaces(cfg *ChildConfig) error {
 	if err := loopbackUp(); err != nil {
 		return step("lo up", err)
 	}
-	// 6. Kernel knobs read-only (see lockProc).
+	// 6. The sandbox's own /proc and /sys.
+	if err := mountProcSys(); err != nil {
+		return err
+	}
+	// 7. Kernel knobs read-only (see lockProc).
 	return lockProc()
+}
+
+// mountProcSys mounts a procfs of this process's pid namespace over /proc
+// and a sysfs of its network namespace over /sys: the program sees its own
+// processes only (no pid, environment or memory of any process outside)
+// and its own interfaces under /sys/class/net. Both go over what was
+// there, in this mount namespace only; the seccomp filter and the missing
+// capability keep the program from unmounting them. sysfs is read-only: no
+// device or kernel setting of the host is the sandbox's to change.
+func mountProcSys() error {
+	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if err := unix.Mount("proc", "/proc", "proc", flags, ""); err != nil {
+		return step("mount /proc", err)
+	}
+	if err := unix.Mount("sysfs", "/sys", "sysfs", flags|unix.MS_RDONLY, ""); err != nil {
+		return step("mount /sys", err)
+	}
+	return nil
 }
 
 // lockProc makes /proc/sys and /proc/sysrq-trigger read-only in the
@@ -114,7 +138,7 @@ func setupMounts(cfg *ChildConfig) error {
 
 // joinNamespaces is setupNamespaces for `exec` into a live sandbox: a new
 // mount namespace with the same resolv.conf and hosts view, then the
-// sandbox's network and UTS namespaces. setns of these two affects only
+// sandbox's network and UTS namespaces, then its /proc and /sys. setns of these two affects only
 // this (locked) thread, which is the one that execs.
 func joinNamespaces(cfg *ChildConfig) error {
 	if err := setupMounts(cfg); err != nil {
@@ -128,6 +152,13 @@ func joinNamespaces(cfg *ChildConfig) error {
 	}
 	unix.Close(joinNetFd)
 	unix.Close(joinUTSFd)
+	// Born into the sandbox's pid namespace (the launcher entered it for
+	// its children): /proc and /sys as the sandbox's own program sees them.
+	// (A namespace made with `ip netns add` comes with no pid namespace:
+	// /proc is then the host's, as with `ip netns exec`.)
+	if err := mountProcSys(); err != nil {
+		return err
+	}
 	return lockProc()
 }
 

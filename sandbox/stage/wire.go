@@ -43,6 +43,8 @@ func EncodeMsg(m Message) ([]byte, error) {
 		w.str("step", m.Step)
 		w.num(m.Errno)
 		w.str("msg", m.Msg)
+	case MsgExited:
+		w.num(m.Status)
 	}
 	if w.err != nil {
 		return nil, fmt.Errorf("encoding the %s message: %w", m.Type, w.err)
@@ -83,7 +85,9 @@ func decodeMsg(b []byte, m *Message) error {
 		m.Step = rd.str()
 		m.Errno = rd.num()
 		m.Msg = rd.str()
-	case MsgReady, MsgContinue:
+	case MsgExited:
+		m.Status = rd.num()
+	case MsgReady, MsgContinue, MsgStarted:
 	default:
 		if rd.err == nil {
 			rd.err = fmt.Errorf("unknown message type %q", m.Type)

@@ -64,6 +64,8 @@ func TestWireRoundTrip(t *testing.T) {
 		{"ready", Message{Type: MsgReady}},
 		{"continue", Message{Type: MsgContinue}},
 		{"error", Message{Type: MsgError, Step: "exec", Errno: 2, Msg: "/bin/nope: no such file or directory"}},
+		{"started", Message{Type: MsgStarted}},
+		{"exited", Message{Type: MsgExited, Status: 0x0f00}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := roundTrip(t, tc.m); !reflect.DeepEqual(got, tc.m) {
