@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/nsjail-net/nsjail-net/dns"
+	"github.com/nsjail-net/nsjail-net/policy"
 	"github.com/nsjail-net/nsjail-net/sandbox"
 	"github.com/nsjail-net/nsjail-net/state"
 )
@@ -118,6 +119,7 @@ func Exec(spec ExecSpec) (int, error) {
 		cfg.Nsswitch = filepath.Join(sbDir, "nsswitch.conf")
 		cfg.Hide = dns.HiddenDirs
 	}
+	cfg.Hide = append(cfg.Hide, policy.HiddenFor(rec.Hide, rec.Keep, spec.User.UID)...)
 	child, err = sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS, pidNS)
 	if err != nil {
 		return sandbox.ExitSetup, err
@@ -156,6 +158,7 @@ func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, 
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
 		ReadOnly: spec.ReadOnly,
 	}
+	cfg.Hide = policy.HiddenFor(nil, nil, spec.User.UID)
 	if rc := filepath.Join("/etc/netns", spec.Name, "resolv.conf"); fileExists(rc) {
 		cfg.ResolvConf = rc
 	}

@@ -188,6 +188,7 @@ func Run(spec Spec) (code int, retErr error) {
 		Profile: p.Name, ProfileOrigin: p.Origin,
 		Created: time.Now().UTC(), Command: spec.Argv, Stage: "starting",
 		Persistent: spec.Persistent, NoSeccomp: !p.Security.Seccomp,
+		Hide: p.Security.Hide, Keep: p.Security.Keep,
 	}
 	if bridged {
 		rec.IP, rec.HostVeth, rec.Bridge = addrs.Addr.Addr().String(), nat.VethName(id), spec.Net.Bridge
@@ -277,6 +278,7 @@ func Run(spec Spec) (code int, retErr error) {
 	if bridged {
 		cfg.Hide = dns.HiddenDirs
 	}
+	cfg.Hide = append(cfg.Hide, p.HiddenPaths(spec.User.UID)...)
 	if compiled != nil {
 		// Fail before anything starts when iptables is missing.
 		if _, err := nat.RestoreBinary(false); err != nil {

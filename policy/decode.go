@@ -70,6 +70,8 @@ type rawLimits struct {
 
 type rawSecurity struct {
 	Seccomp any `toml:"seccomp"`
+	Hide    any `toml:"hide"`
+	Keep    any `toml:"keep"`
 }
 
 // maxProfileSize bounds what we read from a profile file.

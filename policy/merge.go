@@ -29,6 +29,8 @@ func mergeKeys() []struct {
 		{"limits.ingress_rate", func(d, s *Profile) { d.Limits.IngressRate = s.Limits.IngressRate }},
 		{"limits.connections", func(d, s *Profile) { d.Limits.Connections = s.Limits.Connections }},
 		{"security.seccomp", func(d, s *Profile) { d.Security.Seccomp = s.Security.Seccomp }},
+		{"security.hide", func(d, s *Profile) { d.Security.Hide = s.Security.Hide }},
+		{"security.keep", func(d, s *Profile) { d.Security.Keep = s.Security.Keep }},
 	}
 }
 

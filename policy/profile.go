@@ -96,6 +96,10 @@ type Limits struct {
 // Security is the [security] table.
 type Security struct {
 	Seccomp bool // default true
+	// Hide adds host paths hidden inside the sandbox; Keep takes paths
+	// out of DefaultHidden (see HiddenPaths).
+	Hide []string
+	Keep []string
 }
 
 // Profile is an effective (or, from Parse, single-file) profile.
@@ -168,6 +172,8 @@ func (p *Profile) clone() *Profile {
 		c.Firewall.Rules[i] = r.clone()
 	}
 	c.Publish = append([]Publish(nil), p.Publish...)
+	c.Security.Hide = append([]string(nil), p.Security.Hide...)
+	c.Security.Keep = append([]string(nil), p.Security.Keep...)
 	c.lineage = append([]string(nil), p.lineage...)
 	c.sources = append([]Source(nil), p.sources...)
 	c.src = make(map[string]pos, len(p.src))

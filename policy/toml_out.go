@@ -95,6 +95,14 @@ func (p *Profile) TOML() ([]byte, error) {
 
 	b.WriteString("\n[security]\n")
 	kv("seccomp", strconv.FormatBool(p.Security.Seccomp))
+	for _, l := range []struct {
+		key   string
+		paths []string
+	}{{"hide", p.Security.Hide}, {"keep", p.Security.Keep}} {
+		if len(l.paths) > 0 {
+			kv(l.key, tomlList(l.paths))
+		}
+	}
 	return []byte(b.String()), nil
 }
 

@@ -239,9 +239,34 @@ func (v *validator) profile(raw *rawProfile, p *Profile) {
 		p.Limits.IngressRate = v.rate("limits.ingress_rate", raw.Limits.IngressRate)
 		p.Limits.Connections = v.connections("limits.connections", raw.Limits.Connections)
 	}
-	if raw.Security != nil && raw.Security.Seccomp != nil {
-		p.Security.Seccomp, _ = v.boolean("security.seccomp", raw.Security.Seccomp)
+	if raw.Security != nil {
+		v.security(raw.Security, &p.Security)
 	}
+}
+
+func (v *validator) security(raw *rawSecurity, s *Security) {
+	if raw.Seccomp != nil {
+		s.Seccomp, _ = v.boolean("security.seccomp", raw.Seccomp)
+	}
+	s.Hide = v.hidePaths("security.hide", raw.Hide)
+	s.Keep = v.hidePaths("security.keep", raw.Keep)
+}
+
+// hidePaths validates [security] hide or keep.
+func (v *validator) hidePaths(key string, x any) []string {
+	if x == nil {
+		return nil
+	}
+	var out []string
+	vals, paths := v.strings(key, x)
+	for i, s := range vals {
+		if err := checkHidePath(s); err != nil {
+			v.bad(key, paths[i], err)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // checkText checks free text (descriptions): no control characters.

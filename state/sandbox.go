@@ -38,6 +38,10 @@ type Sandbox struct {
 	// NoSeccomp records a profile that turned the seccomp filter off, so
 	// that `exec` into the sandbox applies the same.
 	NoSeccomp bool `json:"no_seccomp,omitempty"`
+	// Hide and Keep are the profile's [security] lists, so that `exec`
+	// hides the same host paths (policy.HiddenFor).
+	Hide []string `json:"hide,omitempty"`
+	Keep []string `json:"keep,omitempty"`
 
 	// Stage is the last setup step reached, for gc and debugging.
 	Stage string `json:"stage"`

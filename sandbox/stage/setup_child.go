@@ -126,10 +126,7 @@ func setupMounts(cfg *ChildConfig) error {
 		}
 	}
 	for _, d := range cfg.Hide {
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			continue
-		}
-		if err := unix.Mount("nsjail-net-hidden", d, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=0755"); err != nil {
+		if err := hide(d); err != nil {
 			return step("hide "+d, err)
 		}
 	}
@@ -182,4 +179,25 @@ func loopbackUp() error {
 		return fmt.Errorf("lo: set up: %w", err)
 	}
 	return nil
+}
+
+// hide makes path unusable inside the sandbox: a directory is covered by an
+// empty read-only tmpfs, anything else (a socket, a file, a symbolic link,
+// which is covered, not followed) by a read-only, nodev bind of /dev/null,
+// which can be neither opened nor connected to. A path that does not exist
+// is skipped.
+func hide(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			fi = st // a link to a directory: cover the directory
+		}
+	}
+	if fi.IsDir() {
+		return unix.Mount("nsjail-net-hidden", path, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=4k,mode=0755")
+	}
+	return bindFileRO("/dev/null", path)
 }
