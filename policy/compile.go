@@ -158,6 +158,8 @@ type family struct {
 	subnet  netip.Prefix
 	gateway netip.Addr
 	private []netip.Prefix
+	// groupcast are the broadcast and multicast destinations.
+	groupcast []netip.Prefix
 }
 
 // private6 are the IPv6 ranges of the private guard. Besides unique local
@@ -184,10 +186,12 @@ func newFamily(v6 bool, subnet netip.Prefix, gw netip.Addr) (family, error) {
 	name := "IPv4"
 	f := family{v6: v6, icmp: "icmp", unreach: "icmp-port-unreachable", subnet: subnet.Masked(), gateway: gw}
 	f.private = prefixes("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16")
+	f.groupcast = prefixes("255.255.255.255/32", "224.0.0.0/4")
 	if v6 {
 		name = "IPv6"
 		f.icmp, f.unreach = "ipv6-icmp", "icmp6-port-unreachable"
 		f.private = prefixes(private6...)
+		f.groupcast = prefixes("ff00::/8")
 	}
 	switch {
 	case !subnet.IsValid() || subnet.Addr().Is6() != v6 || subnet.Addr().Is4In6():
@@ -392,6 +396,15 @@ func (w *writer) guards(fw Firewall) {
 		w.add(ChainEgress, sb, comment("guard off: sandboxes"), "-g "+ChainRules)
 	} else {
 		w.reject(ChainEgress, sb, ProtoAny, "", "guard: sandboxes")
+		// Broadcast and multicast reach every port of the bridge, and
+		// a non-isolated port (a sandbox with allow_sandboxes) takes
+		// them even from an isolated one when bridged frames bypass
+		// iptables (no br_netfilter). The subnet's own broadcast
+		// address is in the subnet, above; IPv6 neighbour discovery,
+		// which needs multicast, is let out before this chain.
+		for _, m := range w.f.groupcast {
+			w.reject(ChainEgress, dst(m), ProtoAny, "", "guard: sandboxes (broadcast, multicast)")
+		}
 	}
 	if !fw.AllowPrivate {
 		for _, p := range w.f.private {

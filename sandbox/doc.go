@@ -29,10 +29,13 @@
 //	wait4 the init stage; tear down
 //
 // For exec into a live sandbox the launcher's locked thread enters the
-// sandbox's pid namespace for the fork, the init stage joins the network and
-// UTS namespaces (fds 4, 5), mounts the sandbox's /proc and /sys, and after
-// msgContinue execs the program itself: EOF on fd 3 (close-on-exec) without
-// a message means exec worked.
+// sandbox's pid namespace for the fork, and the init stage is born as pid 1
+// of a new pid namespace inside it: it joins the network and UTS
+// namespaces (fds 4, 5), mounts /proc and /sys, and then runs the program
+// as for run, so that whatever the program leaves behind ends when it ends.
+// Into a namespace of `ip netns add` (no pid namespace of ours) the init
+// stage execs the program itself: EOF on fd 3 (close-on-exec) without a
+// message means exec worked.
 //
 // Files are named by the side that runs them: *_parent.go here, in the
 // launcher; the child's side (*_child.go, the protocol, the pause program)

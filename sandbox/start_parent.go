@@ -27,9 +27,12 @@ type Child struct {
 	// (a pidfd, or -1 until started), which signals go to.
 	init bool
 	prog int
-	tty  *terminal // the launcher's controlling terminal, or nil
-	sock *os.File
-	r    *bufio.Reader
+	// nested: exec into a sandbox, where the init stage is the child of
+	// the process the launcher started (stage.NestArg).
+	nested bool
+	tty    *terminal // the launcher's controlling terminal, or nil
+	sock   *os.File
+	r      *bufio.Reader
 
 	killedBy unix.Signal // the signal that killed the program, once reaped
 }
@@ -66,6 +69,7 @@ func StartJoin(cfg *ChildConfig, stdio Stdio, netNS, utsNS, pidNS *os.File) (*Ch
 // Configure sends the init stage its configuration.
 func (c *Child) Configure(cfg *ChildConfig) error {
 	cfg.ParentPid = os.Getpid()
+	cfg.SharedGroup = c.tty != nil
 	b, err := stage.EncodeMsg(stage.Message{Type: stage.MsgConfig, Config: cfg})
 	if err != nil {
 		return err // names the field: a NUL byte in an argument, say
@@ -85,17 +89,23 @@ func start(join bool, stdio Stdio, joinFiles []*os.File, pidNS *os.File) (*Child
 	childEnd := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer childEnd.Close()
 
+	// run: new namespaces of every kind. exec into a sandbox: born into
+	// the sandbox's pid namespace (startIn), the child nests one of its own
+	// for the program (stage.NestArg), so that what the program leaves
+	// behind ends with it; it joins the network and UTS namespaces. exec
+	// into a namespace of `ip netns add`: a mount namespace only.
 	flags := uintptr(syscall.CLONE_NEWNET | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWPID)
+	args := []string{stage.InitArg}
 	if join {
-		flags = syscall.CLONE_NEWNS // network and UTS are joined by the child
+		flags = syscall.CLONE_NEWNS
+		if pidNS != nil {
+			args = append(args, stage.NestArg) // see stage.NestArg
+		}
 	}
+	// No Pdeathsig here: Go's check after arming it compares getppid()
+	// with the launcher's pid, and a child in a new pid namespace sees no
+	// parent (0); the init stage arms it itself, first thing (Init).
 	attr := &syscall.SysProcAttr{Cloneflags: flags}
-	if pidNS == nil {
-		// Entering a pid namespace by setns, the child sees no parent, and
-		// Go's check that its parent is still alive would kill it at once:
-		// the init stage arms the parent-death signal itself (Init).
-		attr.Pdeathsig = syscall.SIGKILL
-	}
 	// With a controlling terminal the program stays in our process group
 	// and the kernel does job control for both (terminal_parent.go);
 	// without one it gets its own, so that what we forward reaches it once.
@@ -103,7 +113,7 @@ func start(join bool, stdio Stdio, joinFiles []*os.File, pidNS *os.File) (*Child
 	attr.Setpgid = tty == nil
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        []string{stage.InitArg},
+		Args:        args,
 		Env:         []string{}, // the init stage needs nothing; the program's env travels in cfg
 		Stdin:       stdio.Stdin,
 		Stdout:      stdio.Stdout,
@@ -116,7 +126,7 @@ func start(join bool, stdio Stdio, joinFiles []*os.File, pidNS *os.File) (*Child
 		tty.Release()
 		return nil, err
 	}
-	return &Child{Pid: cmd.Process.Pid, init: !join, prog: -1, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}, nil
+	return &Child{Pid: cmd.Process.Pid, init: !join || pidNS != nil, nested: join && pidNS != nil, prog: -1, tty: tty, sock: parentEnd, r: bufio.NewReader(parentEnd)}, nil
 }
 
 // startIn starts cmd, as a process of pid namespace pidNS when it is not
@@ -196,7 +206,13 @@ func (c *Child) Continue() error {
 // later. Until then (or if it already ended) they go to the init stage,
 // which drops them.
 func (c *Child) watchProgram() {
-	kids := childrenOf(strconv.Itoa(c.Pid))
+	init := c.Pid
+	if c.nested {
+		if init = ProgramOf(c.Pid); init == 0 {
+			return
+		}
+	}
+	kids := childrenOf(strconv.Itoa(init))
 	if len(kids) == 0 {
 		return
 	}

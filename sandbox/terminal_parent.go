@@ -61,8 +61,9 @@ func (t *terminal) foreground() bool {
 }
 
 // Release gives the terminal back after the program and everything it left
-// have ended: the foreground group, if the sandbox's processes held it, and
-// then, if the launcher is in the foreground, the modes it found at start.
+// have ended: the foreground group, if the sandbox's processes held it,
+// output flow and shared opens, and then, if the launcher is in the
+// foreground, the modes it found at start.
 // A launcher in the background (its job was sent there with `bg`) leaves
 // the terminal alone: it belongs to the shell.
 func (t *terminal) Release() {
@@ -74,6 +75,14 @@ func (t *terminal) Release() {
 	if pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP); err == nil && pgrp != t.pgrp && pgrp > 0 && groupGone(pgrp) {
 		_ = withTTOUBlocked(func() error { return unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, t.pgrp) })
 	}
+	// State the modes do not hold, left behind by the sandbox, would break
+	// the terminal for the user's shell wherever the launcher stands:
+	// output suspended (tcflow TCOOFF: the shell hangs writing its prompt,
+	// and ^Q does not undo it) and exclusive mode (TIOCEXCL: no further
+	// open of the terminal, as sudo, ssh and pinentry do). Resuming output
+	// and leaving exclusive mode are no-ops when nothing was changed.
+	_ = withTTOUBlocked(func() error { return unix.IoctlSetInt(fd, unix.TCXONC, unix.TCOON) })
+	_ = unix.IoctlSetInt(fd, unix.TIOCNXCL, 0)
 	if t.modes != nil && t.foreground() {
 		_ = withTTOUBlocked(func() error { return unix.IoctlSetTermios(fd, unix.TCSETS, t.modes) })
 	}

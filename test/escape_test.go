@@ -115,6 +115,9 @@ func escAttempts(t *testing.T, tg escTargets) []escAttempt {
 		// whole machine). Opening for append writes nothing.
 		{"proc-sys-kernel-writable", ": >> /proc/sys/kernel/core_pattern"},
 		{"proc-sys-net-writable", ": >> /proc/sys/net/ipv6/conf/eth0/disable_ipv6"},
+		// Other kernel knobs under /proc that need only the file's mode.
+		{"proc-irq-writable", ": >> /proc/irq/default_smp_affinity"},
+		{"proc-kcore-readable", "head -c1 /proc/kcore >/dev/null"},
 	}
 	if _, err := exec.LookPath("nft"); err == nil {
 		a = append(a, escAttempt{"nft-flush-ruleset", "nft flush ruleset"})

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -292,4 +293,46 @@ func sandboxServer(t *testing.T, l *Lab, name, profile string) string {
 		return strings.Contains(l.run(t, RunOpts{Timeout: 5 * time.Second}, false, "nc", "-w", "1", ip, "9000").Stdout, "hello-neighbour")
 	})
 	return ip
+}
+
+// Broadcast and multicast reach every port of the bridge: an isolated
+// sandbox must not reach one with allow_sandboxes through them, even on a
+// host where bridged frames bypass iptables (no br_netfilter).
+func TestBroadcastFromIsolatedSandboxWithoutBrNetfilter(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat not installed (make deps installs it)")
+	}
+	l := newRunLab(t)
+	for _, k := range []string{"bridge-nf-call-iptables", "bridge-nf-call-ip6tables"} {
+		if r := l.Run(t, "sysctl", "-q", "-w", "net.bridge."+k+"=0"); r.Code != 0 {
+			t.Skipf("cannot turn off %s in the lab: %s", k, r)
+		}
+	}
+	allow := writeProfile(t, "bcast", "[firewall]\ndefault = \"allow\"\nallow_sandboxes = true\n")
+	recv := l.Cmd(context.Background(), l.Bin(t), "run", "--name", "bc-recv", "--profile", allow, "--", "sh", "-c",
+		"ip -4 -o addr show eth0; socat -u UDP4-RECV:9999,ip-add-membership=224.0.0.1:eth0 -")
+	got := &lockedBuffer{}
+	recv.Stdout = got
+	if err := recv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { recv.Process.Signal(syscall.SIGTERM); recv.Wait() })
+	waitFor(t, func() bool { return strings.Contains(got.String(), "inet ") })
+	time.Sleep(200 * time.Millisecond) // socat bound
+	send := func(profile, what string) {
+		script := ""
+		for _, d := range []string{"255.255.255.255", "224.0.0.1", "10.213.255.255"} {
+			script += fmt.Sprintf("echo %s-%s | socat -u - UDP4-DATAGRAM:%s:9999,broadcast 2>/dev/null; ", what, d, d)
+		}
+		l.NSJ(t, "run", "--profile", profile, "--", "sh", "-c", script)
+	}
+	// Control: a sandbox that also allows reaches it this way.
+	send(allow, "from-allowing")
+	waitFor(t, func() bool { return strings.Contains(got.String(), "from-allowing") })
+	send("open", "from-isolated")
+	time.Sleep(500 * time.Millisecond)
+	if strings.Contains(got.String(), "from-isolated") {
+		t.Errorf("an isolated sandbox reached one with allow_sandboxes by broadcast or multicast:\n%s", got.String())
+	}
 }

@@ -177,3 +177,21 @@ func TestExecJoinsPidNamespace(t *testing.T) {
 	wantCode(t, l.NSJ(t, "delete", "pidx"), 0)
 	waitPidNSEmpty(t, lines[0], 2*time.Second)
 }
+
+// What a program started with exec leaves behind (a detached daemon, a
+// child that would take the terminal) ends when exec returns, not only
+// when the sandbox is deleted.
+func TestExecLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	wantCode(t, l.NSJ(t, "create", "pidl"), 0)
+	t.Cleanup(func() { l.NSJ(t, "delete", "pidl") })
+	for _, user := range []string{"0", "nobody"} {
+		t.Run("user="+user, func(t *testing.T) {
+			r := l.NSJ(t, "exec", "pidl", "--user", user, "--", "sh", "-c",
+				"readlink /proc/self/ns/pid; setsid sleep 600 </dev/null >/dev/null 2>&1 & (sleep 601 &) ; echo started")
+			wantCode(t, r, 0)
+			waitPidNSEmpty(t, pidNSOf(t, r.Stdout), time.Second)
+		})
+	}
+}

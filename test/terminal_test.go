@@ -142,6 +142,29 @@ func TestTerminal(t *testing.T) {
 			wantCode(t, l.NSJ(t, "stop", "tstop"), 0)
 			sh.wantPrompt(promptWithin, 143)
 		}},
+		{"output suspended by the sandbox is resumed", func(t *testing.T, sh *termShell) {
+			// tcflow(TCOOFF): without the launcher resuming output, the
+			// shell hangs writing its next prompt, and ^Q does not help.
+			sh.runShows("nsjail-net run -- perl -e 'ioctl(STDIN, 0x540A, 0) or die \"tcflow: $!\"'; echo flow-$((1+2))", "flow-3")
+		}},
+		{"exclusive mode set by the sandbox is cleared", func(t *testing.T, sh *termShell) {
+			// TIOCEXCL: without the launcher clearing it, no one but root
+			// could open the terminal again (sudo, ssh, pinentry).
+			sh.run("nsjail-net run -- perl -e 'ioctl(STDIN, 0x540C, 0) or die \"excl: $!\"'")
+			sh.wantPrompt(5*time.Second, 0)
+			sh.runShows("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c 'exec 3</dev/tty && echo tty-$((3+4))-opens'", "tty-7-opens")
+		}},
+		{"the sandbox cannot signal the job it shares with the shell", func(t *testing.T, sh *termShell) {
+			// The program is in the launcher's process group, with the
+			// script around it and the script's other processes, which
+			// are outside the sandbox: kill(0, SIGKILL) must not reach them.
+			sh.run(`bash -c "sleep 77 & nsjail-net run -- sh -c 'kill -KILL 0; echo refused-\$?'; echo survived-\$((2+2))"`)
+			sh.expect("survived-4", 5*time.Second)
+			sh.wantPrompt(promptWithin, 0)
+			if !strings.Contains(sh.screen.String(), "refused-1") {
+				t.Errorf("kill(0, SIGKILL) did not fail in the sandbox:\n%s", sh.screen.String())
+			}
+		}},
 		{"window size changes reach the program", func(t *testing.T, sh *termShell) {
 			sh.run(`nsjail-net run -- bash -c 'trap "stty size; exit 0" WINCH; echo ready$((1+1)); while :; do sleep 0.05; done'`)
 			sh.expect("ready2", 5*time.Second)

@@ -47,6 +47,10 @@ func Init() {
 		os.Exit(125)
 	}
 
+	if len(os.Args) > 1 && os.Args[1] == NestArg {
+		nest() // never returns
+	}
+
 	sock := os.NewFile(syncFd, "sync")
 	// The socket must not reach the program; close-on-exec also makes EOF
 	// the parent's signal that exec succeeded.
@@ -78,14 +82,15 @@ func Init() {
 	if err != nil {
 		fail(sock, err)
 	}
-	if !cfg.Join {
-		// pid 1 of the sandbox's pid namespace: start the program, reap,
-		// report (reaper_child.go). Never returns.
+	if os.Getpid() == 1 {
+		// pid 1 of a pid namespace of its own (run, and exec into one of
+		// our sandboxes): start the program, reap, report
+		// (reaper_child.go). Never returns.
 		runAsInit(sock, path, cfg)
 	}
-	// exec joins a sandbox as one of its processes: the program replaces
-	// this stage. On success the sync socket closes (CLOEXEC) and the
-	// parent reads EOF.
+	// exec into a namespace of `ip netns add`: the program replaces this
+	// stage. On success the sync socket closes (CLOEXEC) and the parent
+	// reads EOF.
 	err = unix.Exec(path, cfg.Argv, cfg.Env)
 	fail(sock, step("exec", fmt.Errorf("%s: %w", cfg.Argv[0], err)))
 }

@@ -92,7 +92,7 @@ func finalizeAndFind(cfg *ChildConfig) (string, error) {
 	// 6b. seccomp: refuse namespace, mount, ptrace, bpf, raw/packet socket
 	//     and other escape calls (needs no_new_privs first). With the
 	//     filter turned off, its terminal rule stays (no TIOCSTI).
-	if err := installSeccomp(cfg.Seccomp); err != nil {
+	if err := installSeccomp(filterOpts{full: cfg.Seccomp, sharedGroup: cfg.SharedGroup}); err != nil {
 		return "", step("install seccomp filter", err)
 	}
 	// 7. Workdir.

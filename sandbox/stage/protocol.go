@@ -80,6 +80,10 @@ type ChildConfig struct {
 
 	// Seccomp installs the filter before exec (seccomp_child.go).
 	Seccomp bool
+	// SharedGroup: the program joins the launcher's process group (the
+	// launcher has a controlling terminal); the filter then keeps it from
+	// signalling that group as a whole.
+	SharedGroup bool
 
 	// ParentPid is the launcher's pid: after the uid change the child checks
 	// it is still its parent (the parent-death signal is re-armed then).

@@ -9,9 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runAsInit is what the init stage of `run` becomes once it has dropped
-// every privilege: pid 1 of the sandbox's pid namespace, the parent of the
-// program and the reaper of whatever the program leaves behind.
+// runAsInit is what the init stage becomes once it has dropped every
+// privilege, when it is pid 1 of a pid namespace (the sandbox's for run, one
+// nested in the sandbox's for exec): the parent of the program and the
+// reaper of whatever the program leaves behind.
 //
 // Why not exec the program as pid 1: the kernel delivers to a namespace's
 // init only the signals it has a handler for, so a program that handles

@@ -9,11 +9,12 @@ const nativeAuditArch = unix.AUDIT_ARCH_X86_64
 // only by a bit in the number (__X32_SYSCALL_BIT).
 const checkX32 = true
 
-// foreignIoctls are the ioctl(2) numbers of the other ABIs this kernel may
-// run beside the native one: the terminal filter, installed when the
-// profile turns the full filter off, judges their requests too. x32 has its
-// own entry (the compat ioctl) with the x32 bit set.
-var foreignIoctls = []archSyscall{
-	{unix.AUDIT_ARCH_I386, 54},
-	{nativeAuditArch, 514 | x32SyscallBit},
+// foreignABIs are the other ABIs this kernel may run beside the native
+// one, with their ioctl(2) and kill(2) numbers: the terminal filter,
+// installed when the profile turns the full filter off, judges their calls
+// too. x32 shares the native arch value, with the x32 bit in the number
+// (its ioctl is the compat entry, 514).
+var foreignABIs = []foreignABI{
+	{arch: unix.AUDIT_ARCH_I386, ioctl: 54, kill: 37},
+	{arch: nativeAuditArch, ioctl: 514 | x32SyscallBit, kill: unix.SYS_KILL | x32SyscallBit},
 }

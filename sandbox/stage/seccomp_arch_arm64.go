@@ -10,8 +10,8 @@ const nativeAuditArch = unix.AUDIT_ARCH_AARCH64
 // own arch value and is refused by the arch check).
 const checkX32 = false
 
-// foreignIoctls are the ioctl(2) numbers of the other ABIs this kernel may
-// run beside the native one (see the amd64 file): 32-bit ARM.
-var foreignIoctls = []archSyscall{
-	{unix.AUDIT_ARCH_ARM, 54},
+// foreignABIs are the other ABIs this kernel may run beside the native
+// one (see the amd64 file): 32-bit ARM.
+var foreignABIs = []foreignABI{
+	{arch: unix.AUDIT_ARCH_ARM, ioctl: 54, kill: 37},
 }

@@ -114,10 +114,24 @@ var allowedSocketFamilies = []uint32{unix.AF_UNIX, unix.AF_INET, unix.AF_INET6, 
 // crypto interfaces, which are not per network namespace.
 var allowedNetlink = []uint32{unix.NETLINK_ROUTE, unix.NETLINK_SOCK_DIAG, unix.NETLINK_NETFILTER, unix.NETLINK_GENERIC}
 
-// archSyscall names a syscall by ABI and number.
-type archSyscall struct {
-	arch uint32
-	nr   uint32
+// foreignABI is an ABI beside the native one, with the numbers of the calls
+// the terminal filter judges.
+type foreignABI struct {
+	arch, ioctl, kill uint32
+}
+
+// jobSignals may still be sent to the caller's whole process group
+// (kill(0, sig)) when that group is the launcher's job (sharedGroup): they
+// suspend and continue the job as Ctrl-Z would (vim suspends itself with
+// kill(0, SIGTSTP)); 0 only probes. Any other signal to the group would
+// reach the shell's job outside the sandbox (a script that ran nsjail-net,
+// the rest of a pipeline), which the pid namespace otherwise hides.
+var jobSignals = []uint32{0, uint32(unix.SIGTSTP), uint32(unix.SIGTTIN), uint32(unix.SIGTTOU), uint32(unix.SIGCONT)}
+
+// filterOpts chooses the filter (installSeccomp).
+type filterOpts struct {
+	full        bool // the whole filter; false: the terminal rules alone
+	sharedGroup bool // the program shares the launcher's process group
 }
 
 // Return values of the filter.
@@ -229,14 +243,14 @@ func seccompRefused() []seccompRule {
 // unfiltered would be a window for as long as the process lives; TSYNC also
 // spreads no_new_privs to every thread.
 //
-// full is false when the profile turned the filter off: only the terminal
-// rule (terminalProgram) is installed then.
-func installSeccomp(full bool) error {
+// With o.full false (the profile turned the filter off) only the terminal
+// rules (terminalProgram) are installed.
+func installSeccomp(o filterOpts) error {
 	build := seccompProgram
-	if !full {
+	if !o.full {
 		build = terminalProgram
 	}
-	prog, err := build()
+	prog, err := build(o)
 	if err != nil {
 		return err
 	}
@@ -259,7 +273,7 @@ func installSeccomp(full bool) error {
 }
 
 // seccompProgram builds the filter for the native architecture.
-func seccompProgram() ([]unix.SockFilter, error) {
+func seccompProgram(o filterOpts) ([]unix.SockFilter, error) {
 	var b bpfBuilder
 
 	// Architecture: anything but the native ABI is killed (see above).
@@ -290,6 +304,9 @@ func seccompProgram() ([]unix.SockFilter, error) {
 	})
 
 	b.ifEq(unix.SYS_IOCTL, b.ioctlRequests)
+	if o.sharedGroup {
+		b.ifEq(unix.SYS_KILL, b.killOwnGroup)
+	}
 
 	// socket(domain, type, protocol): the families in
 	// allowedSocketFamilies only; netlink (whose sockets are SOCK_RAW) with
@@ -326,21 +343,36 @@ func seccompProgram() ([]unix.SockFilter, error) {
 }
 
 // terminalProgram builds the filter installed when the profile turns the
-// full one off: the ioctl requests in refusedIoctls are refused for the
-// native ABI and the compat ones (foreignIoctls), everything else allowed.
-func terminalProgram() ([]unix.SockFilter, error) {
+// full one off: the ioctl requests in refusedIoctls are refused, and with a
+// shared process group the signals to it (killOwnGroup), for the native ABI
+// and the compat ones (foreignABIs); everything else is allowed.
+func terminalProgram(o filterOpts) ([]unix.SockFilter, error) {
 	var b bpfBuilder
-	calls := append([]archSyscall{{nativeAuditArch, unix.SYS_IOCTL}}, foreignIoctls...)
+	abis := append([]foreignABI{{nativeAuditArch, unix.SYS_IOCTL, unix.SYS_KILL}}, foreignABIs...)
 	b.load(seccompDataArch)
-	for _, c := range calls {
+	for _, c := range abis {
 		b.ifEq(c.arch, func() {
 			b.load(seccompDataNr)
-			b.ifEq(c.nr, b.ioctlRequests)
+			b.ifEq(c.ioctl, b.ioctlRequests)
+			if o.sharedGroup {
+				b.ifEq(c.kill, b.killOwnGroup)
+			}
 			b.load(seccompDataArch) // A again, for the next arch test
 		})
 	}
 	b.ret(seccompAllow)
 	return b.program()
+}
+
+// killOwnGroup refuses kill(0, sig) but for jobSignals (A is the syscall
+// number; it loads the arguments) and allows every other kill: a pid or
+// group inside the pid namespace is the only other thing it can name.
+func (b *bpfBuilder) killOwnGroup() {
+	b.load(seccompArgLow(0))
+	b.jumpEq(0, 1, 0)
+	b.ret(seccompAllow)
+	b.load(seccompArgLow(1))
+	b.allowIn(jobSignals)
 }
 
 // ioctlRequests refuses the requests in refusedIoctls (A is the syscall

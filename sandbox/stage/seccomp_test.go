@@ -74,7 +74,7 @@ func runSeccomp(t *testing.T, prog []unix.SockFilter, in seccompInput) uint32 {
 
 func mustSeccompProgram(t *testing.T) []unix.SockFilter {
 	t.Helper()
-	prog, err := seccompProgram()
+	prog, err := seccompProgram(filterOpts{full: true, sharedGroup: true})
 	if err != nil {
 		t.Fatalf("seccompProgram: %v", err)
 	}
@@ -177,6 +177,15 @@ func TestSeccompProgramDecisions(t *testing.T) {
 		{"socketpair unix", seccompNativeCall(unix.SYS_SOCKETPAIR, unix.AF_UNIX, unix.SOCK_STREAM), seccompAllow},
 		{"socketpair vsock", seccompNativeCall(unix.SYS_SOCKETPAIR, unix.AF_VSOCK, unix.SOCK_STREAM), seccompEPERM},
 
+		{"kill pid", seccompNativeCall(unix.SYS_KILL, 7, uint64(unix.SIGKILL)), seccompAllow},
+		{"kill group inside", seccompNativeCall(unix.SYS_KILL, uint64(0xffffffff-6), uint64(unix.SIGKILL)), seccompAllow},
+		{"kill all", seccompNativeCall(unix.SYS_KILL, uint64(0xffffffff), uint64(unix.SIGKILL)), seccompAllow},
+		{"kill own group SIGKILL", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGKILL)), seccompEPERM},
+		{"kill own group SIGINT", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGINT)), seccompEPERM},
+		{"kill own group high half", seccompNativeCall(unix.SYS_KILL, 1<<32, uint64(unix.SIGKILL)), seccompEPERM},
+		{"kill own group SIGTSTP", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGTSTP)), seccompAllow},
+		{"kill own group SIGCONT", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGCONT)), seccompAllow},
+		{"kill own group probe", seccompNativeCall(unix.SYS_KILL, 0, 0), seccompAllow},
 		{"ioctl TCGETS", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TCGETS), seccompAllow},
 		{"ioctl TIOCSWINSZ", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSWINSZ), seccompAllow},
 		{"ioctl TIOCSPGRP", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSPGRP), seccompAllow},
@@ -211,7 +220,7 @@ func TestSeccompProgramDecisions(t *testing.T) {
 // The terminal filter, installed when a profile turns the full one off,
 // refuses the same ioctl requests for every ABI and nothing else.
 func TestTerminalProgramDecisions(t *testing.T) {
-	prog, err := terminalProgram()
+	prog, err := terminalProgram(filterOpts{sharedGroup: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,14 +231,18 @@ func TestTerminalProgramDecisions(t *testing.T) {
 		{"native TIOCLINUX", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCLINUX), seccompEPERM},
 		{"native TCGETS", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TCGETS), seccompAllow},
 		{"native mount", seccompNativeCall(unix.SYS_MOUNT), seccompAllow},
+		{"native kill group", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGTERM)), seccompEPERM},
+		{"native kill group tstp", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGTSTP)), seccompAllow},
 		{"native socket vsock", seccompNativeCall(unix.SYS_SOCKET, unix.AF_VSOCK), seccompAllow},
 		{"other arch", seccompInput{nr: 54, arch: 0x1234, args: [6]uint64{0, unix.TIOCSTI}}, seccompAllow},
 	}
-	for _, c := range foreignIoctls {
+	for _, c := range foreignABIs {
 		tests = append(tests,
-			seccompCase{"foreign TIOCSTI", seccompInput{nr: c.nr, arch: c.arch, args: [6]uint64{0, unix.TIOCSTI}}, seccompEPERM},
-			seccompCase{"foreign TCGETS", seccompInput{nr: c.nr, arch: c.arch, args: [6]uint64{0, unix.TCGETS}}, seccompAllow},
-			seccompCase{"foreign other call", seccompInput{nr: c.nr + 1, arch: c.arch, args: [6]uint64{0, unix.TIOCSTI}}, seccompAllow},
+			seccompCase{"foreign TIOCSTI", seccompInput{nr: c.ioctl, arch: c.arch, args: [6]uint64{0, unix.TIOCSTI}}, seccompEPERM},
+			seccompCase{"foreign TCGETS", seccompInput{nr: c.ioctl, arch: c.arch, args: [6]uint64{0, unix.TCGETS}}, seccompAllow},
+			seccompCase{"foreign other call", seccompInput{nr: c.ioctl + 1, arch: c.arch, args: [6]uint64{0, unix.TIOCSTI}}, seccompAllow},
+			seccompCase{"foreign kill group", seccompInput{nr: c.kill, arch: c.arch, args: [6]uint64{0, uint64(unix.SIGKILL)}}, seccompEPERM},
+			seccompCase{"foreign kill pid", seccompInput{nr: c.kill, arch: c.arch, args: [6]uint64{5, uint64(unix.SIGKILL)}}, seccompAllow},
 		)
 	}
 	for _, tt := range tests {
@@ -661,7 +674,7 @@ func runSeccompHelper(mode, tmp string) {
 		finish(3)
 	}
 	if mode == "filter" {
-		if err := installSeccomp(true); err != nil {
+		if err := installSeccomp(filterOpts{full: true}); err != nil {
 			report.Error = "installSeccomp: " + err.Error()
 			finish(3)
 		}
@@ -809,4 +822,18 @@ func errnoText(e unix.Errno) string {
 		return "success"
 	}
 	return e.Error()
+}
+
+// Without a shared process group (no controlling terminal) the program's
+// group is the sandbox's own, and signalling it is allowed.
+func TestSeccompOwnGroupWithoutSharedGroup(t *testing.T) {
+	for _, build := range []func(filterOpts) ([]unix.SockFilter, error){seccompProgram, terminalProgram} {
+		prog, err := build(filterOpts{full: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := runSeccomp(t, prog, seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGTERM))); got != seccompAllow {
+			t.Errorf("kill(0, SIGTERM) = %#x, want ALLOW", got)
+		}
+	}
 }

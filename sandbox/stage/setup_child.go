@@ -80,18 +80,26 @@ func mountProcSys() error {
 	return nil
 }
 
-// lockProc makes /proc/sys and /proc/sysrq-trigger read-only in the
-// sandbox's mount namespace. Writing a sysctl needs no capability, only the
+// lockProc makes the kernel's knobs under /proc read-only and masks what
+// reads kernel memory or other users' state, in the sandbox's mount
+// namespace (the list Docker's default masks and read-only paths make).
+// Writing a sysctl or an IRQ's affinity needs no capability, only the
 // file's mode: uid 0 inside could otherwise turn IPv6 back on
-// (net/ipv6/conf/*/disable_ipv6), or worse, set kernel/core_pattern. The
-// seccomp filter keeps the program from undoing these mounts.
+// (net/ipv6/conf/*/disable_ipv6), set kernel/core_pattern, or move the
+// host's interrupts. The seccomp filter keeps the program from undoing
+// these mounts.
 func lockProc() error {
-	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger"} {
+	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
 		if _, err := os.Stat(p); err != nil {
-			continue // not in this kernel (CONFIG_MAGIC_SYSRQ off)
+			continue // not in this kernel (CONFIG_MAGIC_SYSRQ off, say)
 		}
 		if err := bindReadOnly(p); err != nil {
 			return step("make "+p+" read-only", err)
+		}
+	}
+	for _, p := range []string{"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats", "/proc/acpi", "/proc/scsi"} {
+		if err := hide(p); err != nil {
+			return step("mask "+p, err)
 		}
 	}
 	return nil

@@ -124,6 +124,7 @@ func putConfig(w *wireWriter, c *ChildConfig) {
 	w.strs("read-only directory", c.ReadOnly)
 	w.flag(c.Join)
 	w.flag(c.Seccomp)
+	w.flag(c.SharedGroup)
 	w.num(c.ParentPid)
 }
 
@@ -147,6 +148,7 @@ func getConfig(r *wireReader) *ChildConfig {
 	c.ReadOnly = r.strs()
 	c.Join = r.flag()
 	c.Seccomp = r.flag()
+	c.SharedGroup = r.flag()
 	c.ParentPid = r.num()
 	return c
 }
