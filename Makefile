@@ -32,12 +32,12 @@ deps:
 test: build
 	$(GO) vet $(PKGS)
 	NSJAIL_NET_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m $(PKGS)
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s -fuzzminimizetime 1s ./policy
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRuleFlag$$' -fuzztime 5s -fuzzminimizetime 1s ./policy
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePublishFlag$$' -fuzztime 5s -fuzzminimizetime 1s ./policy
-	$(GO) test -run '^$$' -fuzz '^FuzzValidName$$' -fuzztime 5s -fuzzminimizetime 1s ./state
-	$(GO) test -run '^$$' -fuzz '^FuzzProgramEnv$$' -fuzztime 5s -fuzzminimizetime 1s ./cmd/nsjail-net
-	$(GO) test -run '^$$' -fuzz '^FuzzWireDecode$$' -fuzztime 5s -fuzzminimizetime 1s ./sandbox/stage
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 20000x -fuzzminimizetime 200x ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRuleFlag$$' -fuzztime 20000x -fuzzminimizetime 200x ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePublishFlag$$' -fuzztime 20000x -fuzzminimizetime 200x ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzValidName$$' -fuzztime 20000x -fuzzminimizetime 200x ./state
+	$(GO) test -run '^$$' -fuzz '^FuzzProgramEnv$$' -fuzztime 20000x -fuzzminimizetime 200x ./cmd/nsjail-net
+	$(GO) test -run '^$$' -fuzz '^FuzzWireDecode$$' -fuzztime 20000x -fuzzminimizetime 200x ./sandbox/stage
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test)

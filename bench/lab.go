@@ -49,6 +49,17 @@ func labMain(c config, parentNS string) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
+	// Opened before the lab hides /tmp (the checkout may be there), and
+	// written only once the whole run succeeded.
+	var out *os.File
+	if c.out != "" {
+		var err error
+		if out, err = os.OpenFile(c.out, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		defer out.Close()
+	}
 	l, err := newLab(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: building the lab:", err)
@@ -64,8 +75,12 @@ func labMain(c config, parentNS string) int {
 	}
 	md := res.markdown()
 	fmt.Print(md)
-	if c.out != "" {
-		if err := os.WriteFile(c.out, []byte(md), 0o644); err != nil {
+	if len(res.failed) > 0 {
+		fmt.Fprintf(os.Stderr, "bench: failed runs in %d rows (%s): %s left as it was\n", len(res.failed), strings.Join(res.failed, ", "), c.out)
+		return 1
+	}
+	if out != nil {
+		if err := writeAll(out, md); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: writing %s: %v\n", c.out, err)
 			return 1
 		}
@@ -81,9 +96,6 @@ func newLab(c config) (*lab, error) {
 		procs: newProcSet(),
 		paths: map[string]string{},
 	}
-	if c.floor != "" {
-		l.paths["floor"] = c.floor
-	}
 	if err := os.Setenv("PATH", labPath); err != nil {
 		return nil, fmt.Errorf("setting PATH: %w", err)
 	}
@@ -97,10 +109,21 @@ func newLab(c config) (*lab, error) {
 			return nil, fmt.Errorf("%s not installed (see `make deps`)", tool)
 		}
 	}
+	// The binaries may live under /tmp (a checkout there), which the lab
+	// hides: carry them into the lab's own /run.
+	bins, err := readBinaries(&l.cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := privateMounts(); err != nil {
 		return nil, err
 	}
-	var err error
+	if err := bins.install(&l.cfg); err != nil {
+		return nil, err
+	}
+	if l.cfg.floor != "" {
+		l.paths["floor"] = l.cfg.floor
+	}
 	if l.devnull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
 		return nil, fmt.Errorf("opening %s: %w", os.DevNull, err)
 	}
@@ -248,4 +271,55 @@ func (l *lab) command(argv ...string) *exec.Cmd {
 // nsj is the argv of an nsjail-net command with the lab's state dir.
 func (l *lab) nsj(args ...string) []string {
 	return append([]string{l.cfg.bin, "--state-dir", labStateDir}, args...)
+}
+
+// labBinDir is where the binaries under test live inside the lab.
+const labBinDir = "/run/bench-bin"
+
+// binaries holds the contents of the binaries under test, read before the
+// lab's mounts hide where they were.
+type binaries struct{ bin, floor []byte }
+
+func readBinaries(c *config) (*binaries, error) {
+	var b binaries
+	var err error
+	if b.bin, err = os.ReadFile(c.bin); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", c.bin, err)
+	}
+	if c.floor != "" {
+		if b.floor, err = os.ReadFile(c.floor); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", c.floor, err)
+		}
+	}
+	return &b, nil
+}
+
+// install writes the binaries into the lab's /run and points c at them.
+func (b *binaries) install(c *config) error {
+	if err := os.MkdirAll(labBinDir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", labBinDir, err)
+	}
+	for _, f := range []struct {
+		path *string
+		data []byte
+	}{{&c.bin, b.bin}, {&c.floor, b.floor}} {
+		if *f.path == "" {
+			continue
+		}
+		p := filepath.Join(labBinDir, filepath.Base(*f.path))
+		if err := os.WriteFile(p, f.data, 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", p, err)
+		}
+		*f.path = p
+	}
+	return nil
+}
+
+// writeAll replaces f's contents with s.
+func writeAll(f *os.File, s string) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.WriteAt([]byte(s), 0)
+	return err
 }

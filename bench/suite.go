@@ -26,6 +26,9 @@ type results struct {
 	burst    burstResult
 	live     liveResult
 	warnings []string
+	// failed names the rows with failed runs: such a run is not written
+	// over the committed results.
+	failed []string
 }
 
 func (r *results) row(key string) (row, bool) {
@@ -141,6 +144,7 @@ func latencyPhase(l *lab, res *results) error {
 		r.St = s.stats()
 		if r.St.Failures > 0 {
 			res.warn("%s: %d failed runs; first: %s", r.Key, r.St.Failures, r.St.FirstFail)
+			res.failed = append(res.failed, r.Key)
 		}
 	}
 	return nil
