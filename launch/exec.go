@@ -111,7 +111,7 @@ func Exec(spec ExecSpec) (int, error) {
 		Argv: spec.Argv, Env: spec.Env, Seccomp: !rec.NoSeccomp,
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
-		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
+		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.WithoutGroups(policy.DroppedGroups(rec.Keep)),
 		ResolvConf: filepath.Join(sbDir, "resolv.conf"), Hosts: filepath.Join(sbDir, "hosts"),
 		ReadOnly: spec.ReadOnly,
 	}
@@ -155,7 +155,7 @@ func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, 
 		Argv: spec.Argv, Env: spec.Env, Seccomp: true,
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
-		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
+		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.WithoutGroups(policy.DroppedGroups(nil)),
 		ReadOnly: spec.ReadOnly,
 	}
 	cfg.Hide = policy.HiddenFor(nil, nil, spec.User.UID)

@@ -271,7 +271,7 @@ func Run(spec Spec) (code int, retErr error) {
 		Path: spec.Path, Argv: spec.Argv, Env: spec.Env, Seccomp: p.Security.Seccomp,
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
-		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.Groups,
+		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.WithoutGroups(policy.DroppedGroups(p.Security.Keep)),
 		Hostname: hostname, ResolvConf: resolvPath, Hosts: hostsPath, Nsswitch: nsswitchPath,
 		IPv6: p.Network.IPv6 && bridged, ReadOnly: spec.ReadOnly,
 	}

@@ -29,6 +29,33 @@ var DefaultHidden = []string{
 	"/run/user/%u/docker.sock",
 	"/run/user/%u/podman",
 	"/run/user/%u/buildkit",
+	"/var/lib/incus/unix.socket",
+	"/var/lib/lxd/unix.socket",
+	"/var/snap/lxd/common/lxd/unix.socket",
+}
+
+// rootGroups are the groups whose members may use a root-equivalent
+// service's socket, with the socket: the program runs without them, so
+// that the service stays out of reach even where its socket is not
+// covered (one created or re-created after the sandbox started: a daemon
+// restarted). [security] keep naming the socket keeps the group too.
+var rootGroups = []struct{ group, socket string }{
+	{"docker", "/run/docker.sock"},
+	{"libvirt", "/run/libvirt"},
+	{"incus-admin", "/var/lib/incus/unix.socket"},
+	{"lxd", "/var/snap/lxd/common/lxd/unix.socket"},
+}
+
+// DroppedGroups names the supplementary groups the program runs without,
+// for a profile's [security] keep list.
+func DroppedGroups(keep []string) []string {
+	var out []string
+	for _, g := range rootGroups {
+		if !slices.Contains(keep, g.socket) {
+			out = append(out, g.group)
+		}
+	}
+	return out
 }
 
 // HiddenPaths returns the paths to hide for a program running as uid: the

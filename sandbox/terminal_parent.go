@@ -37,6 +37,9 @@ type terminal struct {
 	f     *os.File // the controlling terminal (/dev/tty), close-on-exec
 	pgrp  int      // the launcher's process group
 	modes *unix.Termios
+	// flags are the file status flags (F_GETFL) of our fds 0-2 that are
+	// terminals: open files the program shares with the user's shell.
+	flags map[int]int
 }
 
 // openTerminal returns the launcher's controlling terminal, or nil when it
@@ -46,9 +49,17 @@ func openTerminal() *terminal {
 	if err != nil {
 		return nil // ENXIO: no controlling terminal
 	}
-	t := &terminal{f: os.NewFile(uintptr(fd), "/dev/tty"), pgrp: unix.Getpgrp()}
+	t := &terminal{f: os.NewFile(uintptr(fd), "/dev/tty"), pgrp: unix.Getpgrp(), flags: map[int]int{}}
 	if m, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
 		t.modes = m
+	}
+	for std := 0; std <= 2; std++ {
+		if _, err := unix.IoctlGetTermios(std, unix.TCGETS); err != nil {
+			continue // not a terminal
+		}
+		if fl, err := unix.FcntlInt(uintptr(std), unix.F_GETFL, 0); err == nil {
+			t.flags[std] = fl
+		}
 	}
 	return t
 }
@@ -62,8 +73,9 @@ func (t *terminal) foreground() bool {
 
 // Release gives the terminal back after the program and everything it left
 // have ended: the foreground group, if the sandbox's processes held it,
-// output flow and shared opens, and then, if the launcher is in the
-// foreground, the modes it found at start.
+// output flow, shared opens and the status flags of the standard files,
+// and then, if the launcher is in the foreground, the modes it found at
+// start.
 // A launcher in the background (its job was sent there with `bg`) leaves
 // the terminal alone: it belongs to the shell.
 func (t *terminal) Release() {
@@ -83,6 +95,13 @@ func (t *terminal) Release() {
 	// and leaving exclusive mode are no-ops when nothing was changed.
 	_ = withTTOUBlocked(func() error { return unix.IoctlSetInt(fd, unix.TCXONC, unix.TCOON) })
 	_ = unix.IoctlSetInt(fd, unix.TIOCNXCL, 0)
+	// The file status flags of the open files the program shared with the
+	// shell (O_NONBLOCK left set breaks the next reader's read).
+	for std, fl := range t.flags {
+		if now, err := unix.FcntlInt(uintptr(std), unix.F_GETFL, 0); err == nil && now != fl {
+			_, _ = unix.FcntlInt(uintptr(std), unix.F_SETFL, fl)
+		}
+	}
 	if t.modes != nil && t.foreground() {
 		_ = withTTOUBlocked(func() error { return unix.IoctlSetTermios(fd, unix.TCSETS, t.modes) })
 	}

@@ -78,3 +78,23 @@ func LookupUser(spec string) (*User, error) {
 	}
 	return res, nil
 }
+
+// WithoutGroups returns u's supplementary groups less the named ones (a
+// name that is not in the group database is skipped).
+func (u *User) WithoutGroups(names []string) []int {
+	drop := map[int]bool{}
+	for _, n := range names {
+		if g, err := user.LookupGroup(n); err == nil {
+			if gid, err := strconv.Atoi(g.Gid); err == nil {
+				drop[gid] = true
+			}
+		}
+	}
+	out := []int{}
+	for _, g := range u.Groups {
+		if !drop[g] {
+			out = append(out, g)
+		}
+	}
+	return out
+}

@@ -60,3 +60,40 @@ echo done`, sock, secret)
 		})
 	}
 }
+
+// The program runs without the groups that open root-equivalent sockets
+// (docker, libvirt, incus-admin, lxd), so a socket the host re-creates
+// after the sandbox covered it (a daemon restarted) stays out of reach;
+// [security] keep naming the socket keeps the group.
+func TestRootEquivalentGroupsDropped(t *testing.T) {
+	t.Parallel()
+	l := newRunLab(t)
+	group, err := os.ReadFile("/etc/group")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := 4711
+	for strings.Contains(string(group), fmt.Sprintf(":%d:", gid)) {
+		gid++
+	}
+	p := filepath.Join(t.TempDir(), "group")
+	// An existing docker group is renamed away in the lab's copy.
+	base := strings.ReplaceAll(string(group), "\ndocker:", "\nwas-docker:")
+	if err := os.WriteFile(p, []byte(base+fmt.Sprintf("docker:x:%d:nobody\n", gid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.MustRun(t, "mount", "--bind", p, "/etc/group")
+	member := func(args ...string) bool {
+		t.Helper()
+		r := l.NSJ(t, append(append([]string{"run", "--user", "nobody"}, args...), "--", "id", "-G")...)
+		wantCode(t, r, 0)
+		return strings.Contains(" "+strings.TrimSpace(r.Stdout)+" ", fmt.Sprintf(" %d ", gid))
+	}
+	if member() {
+		t.Errorf("the program runs in the docker group (%d)", gid)
+	}
+	keep := writeProfile(t, "keepdocker", "[security]\nkeep = [\"/run/docker.sock\"]\n")
+	if !member("--profile", keep) {
+		t.Errorf("keep = [\"/run/docker.sock\"]: the program lost the docker group (%d)", gid)
+	}
+}

@@ -165,6 +165,36 @@ func TestTerminal(t *testing.T) {
 				t.Errorf("kill(0, SIGKILL) did not fail in the sandbox:\n%s", sh.screen.String())
 			}
 		}},
+		{"no signal-driven I/O on the shared terminal", func(t *testing.T, sh *termShell) {
+			// O_ASYNC on a terminal signals its foreground group on input
+			// with the signal F_SETSIG chose: armed by the sandbox, the
+			// user's next key would kill the shell.
+			perl := `fcntl(STDIN, 10, 9) or print "setsig: $!\n"; ` +
+				`my $f = fcntl(STDIN, 3, 0); fcntl(STDIN, 4, $f | 0x2000) or print "async: $!\n"; ` +
+				`my $on = pack("i", 1); ioctl(STDIN, 0x5452, $on) or print "fioasync: $!\n";`
+			sh.run("nsjail-net run -- perl -e '" + perl + "'")
+			sh.wantPrompt(5*time.Second, 0)
+			screen := sh.screen.String()
+			for _, w := range []string{"setsig: Operation not permitted", "async: Operation not permitted", "fioasync: Operation not permitted"} {
+				if !strings.Contains(screen, w) {
+					t.Errorf("want %q; the terminal shows:\n%s", w, screen)
+				}
+			}
+			sh.runShows("echo alive-$((1+1))", "alive-2")
+		}},
+		{"file status flags of the shared terminal are restored", func(t *testing.T, sh *termShell) {
+			// A script (which, unlike an interactive bash, does not reset
+			// them) reads after the sandbox set O_NONBLOCK on its stdin.
+			p := script(t, `nsjail-net run -- perl -e 'my $f = fcntl(STDIN, 3, 0); fcntl(STDIN, 4, $f | 0x800) or die'
+perl -e 'print((fcntl(STDIN, 3, 0) & 0x800) ? "left-nonblocking\n" : "stdin-blocking\n")'
+`)
+			sh.run("bash " + p)
+			sh.expect("-blocking", 5*time.Second)
+			sh.wantPrompt(promptWithin, 0)
+			if strings.Contains(sh.screen.String(), "left-nonblocking") {
+				t.Errorf("O_NONBLOCK set by the sandbox stayed on the shell's terminal")
+			}
+		}},
 		{"window size changes reach the program", func(t *testing.T, sh *termShell) {
 			sh.run(`nsjail-net run -- bash -c 'trap "stty size; exit 0" WINCH; echo ready$((1+1)); while :; do sleep 0.05; done'`)
 			sh.expect("ready2", 5*time.Second)

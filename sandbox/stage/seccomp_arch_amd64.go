@@ -10,11 +10,11 @@ const nativeAuditArch = unix.AUDIT_ARCH_X86_64
 const checkX32 = true
 
 // foreignABIs are the other ABIs this kernel may run beside the native
-// one, with their ioctl(2) and kill(2) numbers: the terminal filter,
+// one, with their ioctl(2), kill(2) and fcntl(2) numbers: the terminal filter,
 // installed when the profile turns the full filter off, judges their calls
 // too. x32 shares the native arch value, with the x32 bit in the number
 // (its ioctl is the compat entry, 514).
 var foreignABIs = []foreignABI{
-	{arch: unix.AUDIT_ARCH_I386, ioctl: 54, kill: 37},
-	{arch: nativeAuditArch, ioctl: 514 | x32SyscallBit, kill: unix.SYS_KILL | x32SyscallBit},
+	{arch: unix.AUDIT_ARCH_I386, ioctl: 54, kill: 37, fcntl: []uint32{55, 221}},
+	{arch: nativeAuditArch, ioctl: 514 | x32SyscallBit, kill: unix.SYS_KILL | x32SyscallBit, fcntl: []uint32{unix.SYS_FCNTL | x32SyscallBit}},
 }

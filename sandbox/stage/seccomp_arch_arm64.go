@@ -13,5 +13,5 @@ const checkX32 = false
 // foreignABIs are the other ABIs this kernel may run beside the native
 // one (see the amd64 file): 32-bit ARM.
 var foreignABIs = []foreignABI{
-	{arch: unix.AUDIT_ARCH_ARM, ioctl: 54, kill: 37},
+	{arch: unix.AUDIT_ARCH_ARM, ioctl: 54, kill: 37, fcntl: []uint32{55, 221}},
 }

@@ -34,6 +34,8 @@ import (
 //	nr in refused                       -> ERRNO(EPERM)
 //	nr == clone:  flags & CLONE_NEW*    -> ERRNO(EPERM), else ALLOW
 //	nr == ioctl:  request in refusedIoctls -> ERRNO(EPERM), else ALLOW
+//	nr == fcntl:  F_SETSIG, or F_SETFL with O_ASYNC -> ERRNO(EPERM), else ALLOW
+//	nr == kill (shared group): pid 0, sig not in jobSignals -> ERRNO(EPERM)
 //	nr == socket: domain not UNIX, INET, INET6, NETLINK -> ERRNO(EPERM)
 //	              NETLINK: protocol not in allowedNetlink -> ERRNO(EPERM)
 //	              INET, INET6: type&0xf RAW, PACKET -> ERRNO(EPERM)
@@ -92,7 +94,20 @@ var refusedIoctls = []struct {
 	// /dev/userfaultfd hands out a userfaultfd through this ioctl, past
 	// the refusal of the userfaultfd(2) call.
 	{"USERFAULTFD_IOC_NEW", userfaultfdIocNew},
+	// Signal-driven I/O, as fcntl's O_ASYNC (see asyncIO).
+	{"FIOASYNC", fioAsync},
 }
+
+// fioAsync is FIOASYNC (asm-generic/ioctls.h, the same on amd64 and arm64).
+const fioAsync = 0x5452
+
+// Signal-driven I/O is refused: fcntl F_SETFL with O_ASYNC, F_SETSIG, and
+// ioctl FIOASYNC. On a terminal, O_ASYNC makes the kernel signal the
+// terminal's foreground process group whenever input arrives, with the
+// signal F_SETSIG chose (SIGKILL, say); the setting belongs to the open file
+// the sandbox shares with the user's shell, so it outlives the sandbox, and
+// the next key the user types kills the shell, outside the sandbox. Few
+// programs use signal-driven I/O at all; none needs it in a network jail.
 
 // userfaultfdIocNew is _IO(0xAA, 0x00) (linux/userfaultfd.h).
 const userfaultfdIocNew = 0xAA00
@@ -118,6 +133,7 @@ var allowedNetlink = []uint32{unix.NETLINK_ROUTE, unix.NETLINK_SOCK_DIAG, unix.N
 // the terminal filter judges.
 type foreignABI struct {
 	arch, ioctl, kill uint32
+	fcntl             []uint32 // fcntl, and fcntl64 where there is one
 }
 
 // jobSignals may still be sent to the caller's whole process group
@@ -304,6 +320,7 @@ func seccompProgram(o filterOpts) ([]unix.SockFilter, error) {
 	})
 
 	b.ifEq(unix.SYS_IOCTL, b.ioctlRequests)
+	b.ifEq(unix.SYS_FCNTL, b.asyncIO)
 	if o.sharedGroup {
 		b.ifEq(unix.SYS_KILL, b.killOwnGroup)
 	}
@@ -348,12 +365,15 @@ func seccompProgram(o filterOpts) ([]unix.SockFilter, error) {
 // and the compat ones (foreignABIs); everything else is allowed.
 func terminalProgram(o filterOpts) ([]unix.SockFilter, error) {
 	var b bpfBuilder
-	abis := append([]foreignABI{{nativeAuditArch, unix.SYS_IOCTL, unix.SYS_KILL}}, foreignABIs...)
+	abis := append([]foreignABI{{nativeAuditArch, unix.SYS_IOCTL, unix.SYS_KILL, []uint32{unix.SYS_FCNTL}}}, foreignABIs...)
 	b.load(seccompDataArch)
 	for _, c := range abis {
 		b.ifEq(c.arch, func() {
 			b.load(seccompDataNr)
 			b.ifEq(c.ioctl, b.ioctlRequests)
+			for _, nr := range c.fcntl {
+				b.ifEq(nr, b.asyncIO)
+			}
 			if o.sharedGroup {
 				b.ifEq(c.kill, b.killOwnGroup)
 			}
@@ -362,6 +382,20 @@ func terminalProgram(o filterOpts) ([]unix.SockFilter, error) {
 	}
 	b.ret(seccompAllow)
 	return b.program()
+}
+
+// asyncIO refuses fcntl(fd, F_SETSIG, ...) and fcntl(fd, F_SETFL, flags)
+// with O_ASYNC in flags (A is the syscall number; it loads the arguments),
+// and allows every other fcntl.
+func (b *bpfBuilder) asyncIO() {
+	b.load(seccompArgLow(1))
+	b.jumpEq(unix.F_SETSIG, 0, 1)
+	b.ret(seccompEPERM)
+	b.jumpEq(unix.F_SETFL, 0, 3)
+	b.load(seccompArgLow(2))
+	b.jumpSet(unix.O_ASYNC, 0, 1)
+	b.ret(seccompEPERM)
+	b.ret(seccompAllow)
 }
 
 // killOwnGroup refuses kill(0, sig) but for jobSignals (A is the syscall

@@ -186,6 +186,13 @@ func TestSeccompProgramDecisions(t *testing.T) {
 		{"kill own group SIGTSTP", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGTSTP)), seccompAllow},
 		{"kill own group SIGCONT", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGCONT)), seccompAllow},
 		{"kill own group probe", seccompNativeCall(unix.SYS_KILL, 0, 0), seccompAllow},
+		{"fcntl F_GETFL", seccompNativeCall(unix.SYS_FCNTL, 0, unix.F_GETFL), seccompAllow},
+		{"fcntl F_SETFL nonblock", seccompNativeCall(unix.SYS_FCNTL, 0, unix.F_SETFL, unix.O_NONBLOCK|unix.O_RDWR), seccompAllow},
+		{"fcntl F_SETFL async", seccompNativeCall(unix.SYS_FCNTL, 0, unix.F_SETFL, unix.O_ASYNC|unix.O_NONBLOCK), seccompEPERM},
+		{"fcntl F_SETSIG", seccompNativeCall(unix.SYS_FCNTL, 0, unix.F_SETSIG, uint64(unix.SIGKILL)), seccompEPERM},
+		{"fcntl F_SETOWN", seccompNativeCall(unix.SYS_FCNTL, 3, unix.F_SETOWN, 5), seccompAllow},
+		{"fcntl F_DUPFD_CLOEXEC", seccompNativeCall(unix.SYS_FCNTL, 3, unix.F_DUPFD_CLOEXEC, 0), seccompAllow},
+		{"ioctl FIOASYNC", seccompNativeCall(unix.SYS_IOCTL, 0, fioAsync), seccompEPERM},
 		{"ioctl TCGETS", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TCGETS), seccompAllow},
 		{"ioctl TIOCSWINSZ", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSWINSZ), seccompAllow},
 		{"ioctl TIOCSPGRP", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TIOCSPGRP), seccompAllow},
@@ -232,6 +239,8 @@ func TestTerminalProgramDecisions(t *testing.T) {
 		{"native TCGETS", seccompNativeCall(unix.SYS_IOCTL, 0, unix.TCGETS), seccompAllow},
 		{"native mount", seccompNativeCall(unix.SYS_MOUNT), seccompAllow},
 		{"native kill group", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGTERM)), seccompEPERM},
+		{"native F_SETFL async", seccompNativeCall(unix.SYS_FCNTL, 0, unix.F_SETFL, unix.O_ASYNC), seccompEPERM},
+		{"native FIOASYNC", seccompNativeCall(unix.SYS_IOCTL, 0, fioAsync), seccompEPERM},
 		{"native kill group tstp", seccompNativeCall(unix.SYS_KILL, 0, uint64(unix.SIGTSTP)), seccompAllow},
 		{"native socket vsock", seccompNativeCall(unix.SYS_SOCKET, unix.AF_VSOCK), seccompAllow},
 		{"other arch", seccompInput{nr: 54, arch: 0x1234, args: [6]uint64{0, unix.TIOCSTI}}, seccompAllow},
@@ -244,6 +253,12 @@ func TestTerminalProgramDecisions(t *testing.T) {
 			seccompCase{"foreign kill group", seccompInput{nr: c.kill, arch: c.arch, args: [6]uint64{0, uint64(unix.SIGKILL)}}, seccompEPERM},
 			seccompCase{"foreign kill pid", seccompInput{nr: c.kill, arch: c.arch, args: [6]uint64{5, uint64(unix.SIGKILL)}}, seccompAllow},
 		)
+		for _, nr := range c.fcntl {
+			tests = append(tests,
+				seccompCase{"foreign F_SETSIG", seccompInput{nr: nr, arch: c.arch, args: [6]uint64{0, unix.F_SETSIG, 9}}, seccompEPERM},
+				seccompCase{"foreign F_GETFL", seccompInput{nr: nr, arch: c.arch, args: [6]uint64{0, unix.F_GETFL}}, seccompAllow},
+			)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -506,6 +521,9 @@ func seccompRefusedAttempts() []seccompAttempt {
 		// On a bad fd: EBADF without the filter.
 		{"ioctl(TIOCSTI)", wantEPERM, func(*seccompTarget) unix.Errno { return call(unix.SYS_IOCTL, badFd, unix.TIOCSTI, 0) }},
 		{"ioctl(TIOCLINUX)", wantEPERM, func(*seccompTarget) unix.Errno { return call(unix.SYS_IOCTL, badFd, unix.TIOCLINUX, 0) }},
+		// On a bad fd: EBADF without the filter.
+		{"fcntl(F_SETSIG)", wantEPERM, func(*seccompTarget) unix.Errno { return call(unix.SYS_FCNTL, badFd, unix.F_SETSIG, 9) }},
+		{"fcntl(F_SETFL, O_ASYNC)", wantEPERM, func(*seccompTarget) unix.Errno { return call(unix.SYS_FCNTL, badFd, unix.F_SETFL, unix.O_ASYNC) }},
 		{"ioctl(USERFAULTFD_IOC_NEW)", wantEPERM, func(*seccompTarget) unix.Errno {
 			return call(unix.SYS_IOCTL, badFd, userfaultfdIocNew, 0)
 		}},
