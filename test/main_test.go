@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // binEnv names a prebuilt nsjail-net to test instead of building one.
@@ -34,32 +36,52 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	binPath, buildErr = launcher(dir)
-	made := mountpoints()
+	release := mountpoints()
 	code := m.Run()
 	_ = os.RemoveAll(dir)
-	for _, d := range made {
-		_ = os.Remove(d) // only if still empty
-	}
+	release()
 	os.Exit(code)
 }
 
+// testsLock is held shared by every test process of this package while it
+// runs (go test of two checkouts, say): the last one out removes the
+// mountpoints, which another's labs may still sit on. rmdir of a
+// directory that is a mountpoint in another mount namespace succeeds and
+// detaches those mounts, under the other process's feet.
+const testsLock = "/run/nsjail-net-tests.lock"
+
 // mountpoints creates, once for all labs, the directories that every lab
 // covers with a tmpfs in its own mount namespace (a mount needs an existing
-// directory, and that one is on the machine's /run), and returns those it
-// created, for TestMain to remove when no lab is left: the machine keeps no
-// trace of the tests. Creating them per lab and removing them at its end
-// would race with other labs, whose mounts sit on the same directories.
-func mountpoints() []string {
+// directory, and that one is on the machine's /run). The returned function
+// removes them, when still empty, if no other test process is running
+// (testsLock): the machine keeps no trace of the tests. Creating them per
+// lab and removing them at its end would race with other labs, whose
+// mounts sit on the same directories.
+func mountpoints() func() {
 	if os.Geteuid() != 0 {
-		return nil
+		return func() {}
 	}
-	var made []string
+	lock, err := os.OpenFile(testsLock, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return func() {}
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_SH); err != nil {
+		lock.Close()
+		return func() {}
+	}
 	for _, d := range []string{labNetnsDir, labStateDir} {
-		if err := os.Mkdir(d, 0o755); err == nil {
-			made = append(made, d)
-		}
+		_ = os.Mkdir(d, 0o755)
 	}
-	return made
+	return func() {
+		defer lock.Close()
+		if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
+			return // another test process still runs: it removes them
+		}
+		for _, d := range []string{labNetnsDir, labStateDir} {
+			_ = os.Remove(d) // only if still empty
+		}
+		_ = os.Remove(testsLock)
+	}
 }
 
 // launcher returns the binary to test: $NSJAIL_NET_BIN if set, else a
