@@ -61,10 +61,9 @@ Examples:
    sudo nsjail-net run -- ./untrusted-binary          # offline by default
    sudo nsjail-net run --profile ./myproject.toml --user alice -- make test
    nsjail-net profile list`,
-		ErrWriter:            os.Stderr,
-		HideHelpCommand:      true,
-		EnableBashCompletion: true,
-		Flags:                globalFlags(),
+		ErrWriter:       os.Stderr,
+		HideHelpCommand: true,
+		Flags:           globalFlags(),
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError(c, err)
 		},
@@ -81,7 +80,7 @@ Examples:
 			doctorCommand(),
 			trustCommand(),
 			completionCommand(),
-			manCommand(),
+			completeCommand(),
 		},
 	}
 	oneLineUsageErrors(app.Commands)
