@@ -56,7 +56,7 @@ _nsjail_net() {
     _files
   fi
 }
-if [[ "$funcstack[1]" == _nsjail_net || "$zsh_eval_context[-1]" == loadautofunc ]]; then
+if [[ "$zsh_eval_context[-1]" == loadautofunc ]]; then
   _nsjail_net "$@"
 else
   compdef _nsjail_net nsjail-net

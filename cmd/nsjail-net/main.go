@@ -16,12 +16,6 @@ import (
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
-func main() {
-	// The hidden stages (init, pause) never get here: package stage runs
-	// them from its package init, before the CLI's packages initialise.
-	os.Exit(runCLI(os.Args))
-}
-
 func runCLI(args []string) int {
 	cliArgs = args
 	app := newApp()
