@@ -5,11 +5,20 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PKGS     := ./...
 # System packages the tests, the demo and the benchmark use.
-APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux python3-minimal socat nftables sudo tmux perl-base
+APT_PKGS := iproute2 iptables curl netcat-openbsd dnsutils iputils-ping iperf3 procps util-linux python3-minimal socat nftables sudo tmux perl-base man-db groff-base
 
-.PHONY: all build test unit integration fuzz bench demo deps clean man
+.PHONY: all build test unit integration fuzz bench demo deps clean man install
 
-all: build
+all: build man
+
+# make install: PREFIX and DESTDIR as usual; the man pages and completion
+# scripts are generated into GENDIR first (make man).
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share
+MANDIR   ?= $(DATADIR)/man
+GENDIR   ?= bin/share
 
 # urfave_cli_no_docs leaves out the CLI's markdown/roff generators, whose
 # package initialisation every launch (and every init stage) would pay.
@@ -58,9 +67,21 @@ bench: build
 demo: deps build
 	./demo/demo.sh $(CURDIR)/$(BIN)
 
-# The manual page, generated from the command definitions.
+# The manual pages nsjail-net(8), from the command definitions, and
+# nsjail-net.toml(5), from docs/profiles.md, and the completion scripts: a
+# generator built from the command package with the tag mangen (the
+# launcher carries none of it).
 man:
-	$(GO) run ./cmd/nsjail-net man > nsjail-net.8
+	$(GO) run -trimpath -tags mangen -ldflags '-X main.version=$(VERSION)' ./cmd/nsjail-net -o $(GENDIR) -profiles docs/profiles.md
+
+install: build man
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/nsjail-net
+	install -D -m 0644 $(GENDIR)/nsjail-net.8 $(DESTDIR)$(MANDIR)/man8/nsjail-net.8
+	install -D -m 0644 $(GENDIR)/nsjail-net.toml.5 $(DESTDIR)$(MANDIR)/man5/nsjail-net.toml.5
+	install -D -m 0644 $(GENDIR)/nsjail-net.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/nsjail-net
+	install -D -m 0644 $(GENDIR)/_nsjail-net $(DESTDIR)$(DATADIR)/zsh/site-functions/_nsjail-net
+	install -D -m 0644 $(GENDIR)/nsjail-net.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/nsjail-net.fish
+	install -D -m 0644 profiles/web.toml $(DESTDIR)$(DATADIR)/doc/nsjail-net/example.toml
 
 clean:
 	rm -rf bin

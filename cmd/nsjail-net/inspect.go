@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,8 +29,7 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
 		},
-		BashComplete: completeSandboxNames,
-		Action:       inspectAction,
+		Action: inspectAction,
 	})
 }
 
@@ -61,24 +59,4 @@ func inspectAction(c *cli.Context) error {
 		return failSetup(err)
 	}
 	return nil
-}
-
-// completeSandboxNames offers the names of live sandboxes (shell
-// completion; silent when the state dir cannot be read).
-func completeSandboxNames(c *cli.Context) {
-	if c.NArg() > 0 {
-		return
-	}
-	g, err := parseGlobals(c)
-	if err != nil {
-		return
-	}
-	dir, ok, err := lifecycle.OpenState(g.stateDir)
-	if err != nil || !ok {
-		return
-	}
-	rows, _, _ := lifecycle.Rows(dir, time.Now())
-	for _, r := range rows {
-		fmt.Fprintln(c.App.Writer, r.Name)
-	}
 }

@@ -16,12 +16,6 @@ import (
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
-func main() {
-	// The hidden stages (init, pause) never get here: package stage runs
-	// them from its package init, before the CLI's packages initialise.
-	os.Exit(runCLI(os.Args))
-}
-
 func runCLI(args []string) int {
 	cliArgs = args
 	app := newApp()
@@ -61,10 +55,9 @@ Examples:
    sudo nsjail-net run -- ./untrusted-binary          # offline by default
    sudo nsjail-net run --profile ./myproject.toml --user alice -- make test
    nsjail-net profile list`,
-		ErrWriter:            os.Stderr,
-		HideHelpCommand:      true,
-		EnableBashCompletion: true,
-		Flags:                globalFlags(),
+		ErrWriter:       os.Stderr,
+		HideHelpCommand: true,
+		Flags:           globalFlags(),
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError(c, err)
 		},
@@ -81,7 +74,7 @@ Examples:
 			doctorCommand(),
 			trustCommand(),
 			completionCommand(),
-			manCommand(),
+			completeCommand(),
 		},
 	}
 	oneLineUsageErrors(app.Commands)

@@ -44,8 +44,7 @@ Examples:
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "TERM", Usage: "signal to send first: a name (TERM, SIGINT, ...) or a number"},
 			&cli.DurationFlag{Name: "timeout", Aliases: []string{"t"}, Value: 10 * time.Second, Usage: "how long to wait before SIGKILL"},
 		},
-		BashComplete: completeSandboxNames,
-		Action:       stopAction,
+		Action: stopAction,
 	})
 }
 
