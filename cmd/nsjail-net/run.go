@@ -25,12 +25,16 @@ returns its exit status (128+N when killed by signal N; 125 when the launcher
 or the setup fails, 126 when PROGRAM cannot be executed, 127 when it is not
 found). Nothing is printed on success. Signals sent to the launcher are passed
 on; if the launcher dies, the program dies with it; everything set up for the
-sandbox is removed when it exits.
+sandbox is removed when it exits. Published ports (--publish) bind to
+127.0.0.1 unless HOST_IP is given; inside, every port (80 too) is bindable
+with no capability.
 
 Examples:
    sudo nsjail-net run --profile web -- curl -sI https://example.com
    sudo nsjail-net run -- ./untrusted-binary            # profile "offline"
    sudo nsjail-net run --profile ./ci.toml --user alice --env CI=1 -- make test
+   sudo nsjail-net run --clearenv -e GITHUB_TOKEN --env-file ci.env -- ./deploy
+   sudo nsjail-net run --profile open --publish 8080:80 -- python3 -m http.server 80
    sudo nsjail-net run --profile web --allow 'tcp:203.0.113.0/24:8443' -- ./client
    sudo nsjail-net --log-level debug run --profile open -- true   # step timings`,
 		Flags: append([]cli.Flag{
