@@ -16,12 +16,18 @@ const MaxHostnameLen = 64
 // separated by '.', none starting or ending with '-'; no trailing dot; at
 // most MaxHostnameLen bytes. The hostname is written into the sandbox's
 // /etc/hosts, so nothing else (a newline, a space, '#') may get through.
-func ValidHostname(h string) error {
+func ValidHostname(h string) error { return validHostName(h, MaxHostnameLen) }
+
+// ValidHostEntryName checks the name of an extra /etc/hosts entry
+// (--add-host) as ValidHostname does, up to RFC 1123's 253 bytes.
+func ValidHostEntryName(h string) error { return validHostName(h, 253) }
+
+func validHostName(h string, maxLen int) error {
 	switch {
 	case h == "":
 		return errors.New("empty host name")
-	case len(h) > MaxHostnameLen:
-		return fmt.Errorf("too long (%d bytes, max %d)", len(h), MaxHostnameLen)
+	case len(h) > maxLen:
+		return fmt.Errorf("too long (%d bytes, max %d)", len(h), maxLen)
 	case strings.HasSuffix(h, "."):
 		return errors.New("ends with '.' (no trailing dot)")
 	}

@@ -75,7 +75,7 @@ func TestHostsRefusesBadHostname(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := Hosts(tt.hostname, tt.addr)
+			b, err := Hosts(tt.hostname, tt.addr, nil)
 			if tt.want == "" {
 				if err == nil || b != nil {
 					t.Fatalf("Hosts(%q) = %q, %v; want an error and nothing written", tt.hostname, b, err)
@@ -90,6 +90,38 @@ func TestHostsRefusesBadHostname(t *testing.T) {
 			}
 			if !strings.HasSuffix(string(b), tt.want) || strings.Count(string(b), "\n") != 4 {
 				t.Errorf("Hosts(%q) =\n%s\nwant 4 lines ending in %q", tt.hostname, b, tt.want)
+			}
+		})
+	}
+}
+
+// TestHostsExtraEntries: --add-host entries come last, one line each, and
+// the writer refuses a name or address that could add more.
+func TestHostsExtraEntries(t *testing.T) {
+	addr := netip.MustParseAddr("10.213.0.7")
+	for _, tt := range []struct {
+		name  string
+		extra []HostEntry
+		want  string // the tail of the file; "" = refused
+	}{
+		{"two", []HostEntry{{"db", netip.MustParseAddr("10.0.0.5")}, {"db6.example", netip.MustParseAddr("fd00::5")}},
+			"10.213.0.7\tbox1\n10.0.0.5\tdb\nfd00::5\tdb6.example\n"},
+		{"253 bytes", []HostEntry{{strings.Repeat("a.", 126) + "a", netip.MustParseAddr("10.0.0.5")}},
+			"10.0.0.5\t" + strings.Repeat("a.", 126) + "a\n"},
+		{"newline in name", []HostEntry{{"db\n1.2.3.4\tevil", netip.MustParseAddr("10.0.0.5")}}, ""},
+		{"no address", []HostEntry{{"db", netip.Addr{}}}, ""},
+		{"zone", []HostEntry{{"db", netip.MustParseAddr("fe80::1%eth0")}}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := Hosts("box1", addr, tt.extra)
+			if tt.want == "" {
+				if err == nil || b != nil {
+					t.Fatalf("Hosts = %q, %v; want an error", b, err)
+				}
+				return
+			}
+			if err != nil || !strings.HasSuffix(string(b), tt.want) {
+				t.Fatalf("Hosts =\n%s%v\nwant it to end in\n%s", b, err, tt.want)
 			}
 		})
 	}

@@ -42,6 +42,8 @@ type Spec struct {
 	// error rather than a fall back to the user's home, then /.
 	WorkdirExplicit bool
 	Hostname        string
+	// ExtraHosts are added to the sandbox's /etc/hosts (--add-host).
+	ExtraHosts []dns.HostEntry
 	// ReadOnly are directories the program sees read-only (see
 	// sandbox.ChildConfig.ReadOnly).
 	ReadOnly []string
@@ -249,7 +251,7 @@ func Run(spec Spec) (code int, retErr error) {
 	if err := os.WriteFile(resolvPath, dns.Render(dnsConf), 0o644); err != nil {
 		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", resolvPath, err)
 	}
-	hosts, err := dns.Hosts(hostname, addrs.Addr.Addr())
+	hosts, err := dns.Hosts(hostname, addrs.Addr.Addr(), spec.ExtraHosts)
 	if err != nil {
 		return sandbox.ExitSetup, err
 	}

@@ -69,9 +69,10 @@ type rawLimits struct {
 }
 
 type rawSecurity struct {
-	Seccomp any `toml:"seccomp"`
-	Hide    any `toml:"hide"`
-	Keep    any `toml:"keep"`
+	Seccomp  any `toml:"seccomp"`
+	Hide     any `toml:"hide"`
+	Keep     any `toml:"keep"`
+	ClearEnv any `toml:"clearenv"`
 }
 
 // maxProfileSize bounds what we read from a profile file.

@@ -36,6 +36,7 @@ func TestParseErrors(t *testing.T) {
 		{"array of tables expected", "[firewall]\nrules = 5\n", []string{`web.toml:2:9: firewall.rules must be an array of tables ([[firewall.rules]]), got integer`}},
 		{"single table for rules", "[firewall.rules]\naction = \"allow\"\n", []string{`web.toml:1:1: firewall.rules must be an array of tables ([[firewall.rules]]), got a table`}},
 		{"bool expected", "[network]\nipv6 = \"yes\"\n", []string{`web.toml:2:8: network.ipv6 must be true or false, got string "yes"`}},
+		{"clearenv bool", "[security]\nclearenv = 1\n", []string{`web.toml:2:12: security.clearenv must be true or false, got integer 1`}},
 		{"string expected", "description = 5\n", []string{`web.toml:1:15: description must be a string, got integer 5`}},
 		{"array expected", "[dns]\nservers = \"1.1.1.1\"\n", []string{`web.toml:2:11: dns.servers must be an array of strings, got string "1.1.1.1"`}},
 		{"array element type", "[dns]\nsearch = [\"a.example\", 5]\n", []string{`web.toml:2:24: dns.search[2] must be a string, got integer 5`}},
@@ -188,6 +189,7 @@ ingress_rate = "2gbit"
 
 [security]
 seccomp = false
+clearenv = true
 `
 	p, err := Parse("all", "/x/all.toml", []byte(doc))
 	if err != nil {
@@ -217,7 +219,7 @@ seccomp = false
 			{HostPort: 5353, SandboxPort: 53, Proto: ProtoUDP, HostIP: addr("0.0.0.0")},
 		},
 		Limits:   Limits{EgressRate: 1_500_000, IngressRate: 2_000_000_000, Connections: 300},
-		Security: Security{Seccomp: false},
+		Security: Security{Seccomp: false, ClearEnv: true},
 	}
 	p.src, want.src = nil, nil
 	if !reflect.DeepEqual(p, want) {
@@ -232,7 +234,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 	if p.Network.Mode != ModeBridge || p.Network.IPv6 || p.Firewall.Default != ActionDeny ||
 		p.Firewall.AllowHost || p.Firewall.AllowPrivate || p.Firewall.AllowSandboxes || p.Firewall.LogBlocked ||
-		!p.Security.Seccomp || p.Limits != (Limits{Connections: DefaultConnections}) {
+		!p.Security.Seccomp || p.Security.ClearEnv || p.Limits != (Limits{Connections: DefaultConnections}) {
 		t.Errorf("defaults: %+v", p)
 	}
 }

@@ -120,6 +120,7 @@ egress_rate = "1mbit"
 ingress_rate = "2mbit"
 [security]
 seccomp = false
+clearenv = true
 `,
 		"child": `extends = "parent"
 [dns]
@@ -170,6 +171,7 @@ sandbox_port = 90
 		{"egress overridden", p.Limits.EgressRate == 5_000_000},
 		{"ingress inherited", p.Limits.IngressRate == 2_000_000},
 		{"seccomp inherited", !p.Security.Seccomp},
+		{"clearenv inherited", p.Security.ClearEnv},
 	}
 	for _, c := range checks {
 		if !c.ok {

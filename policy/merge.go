@@ -31,6 +31,7 @@ func mergeKeys() []struct {
 		{"security.seccomp", func(d, s *Profile) { d.Security.Seccomp = s.Security.Seccomp }},
 		{"security.hide", func(d, s *Profile) { d.Security.Hide = s.Security.Hide }},
 		{"security.keep", func(d, s *Profile) { d.Security.Keep = s.Security.Keep }},
+		{"security.clearenv", func(d, s *Profile) { d.Security.ClearEnv = s.Security.ClearEnv }},
 	}
 }
 

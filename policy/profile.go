@@ -100,6 +100,9 @@ type Security struct {
 	// out of DefaultHidden (see HiddenPaths).
 	Hide []string
 	Keep []string
+	// ClearEnv starts the program from an empty environment plus a few
+	// variables (see the --clearenv flag) instead of the caller's.
+	ClearEnv bool
 }
 
 // Profile is an effective (or, from Parse, single-file) profile.

@@ -95,6 +95,9 @@ func (p *Profile) TOML() ([]byte, error) {
 
 	b.WriteString("\n[security]\n")
 	kv("seccomp", strconv.FormatBool(p.Security.Seccomp))
+	if p.Security.ClearEnv {
+		kv("clearenv", "true")
+	}
 	for _, l := range []struct {
 		key   string
 		paths []string

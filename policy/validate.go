@@ -248,6 +248,9 @@ func (v *validator) security(raw *rawSecurity, s *Security) {
 	if raw.Seccomp != nil {
 		s.Seccomp, _ = v.boolean("security.seccomp", raw.Seccomp)
 	}
+	if raw.ClearEnv != nil {
+		s.ClearEnv, _ = v.boolean("security.clearenv", raw.ClearEnv)
+	}
 	s.Hide = v.hidePaths("security.hide", raw.Hide)
 	s.Keep = v.hidePaths("security.keep", raw.Keep)
 }

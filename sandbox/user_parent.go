@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/user"
 	"strconv"
+	"strings"
 )
 
 // User is the identity the program runs as.
@@ -23,11 +25,38 @@ var ErrUnknownUser = errors.New("unknown user")
 // LookupUser resolves --user. Empty spec means the invoking user: the one
 // behind sudo (SUDO_UID/SUDO_GID) when we run through sudo as root, else
 // ourselves. A number with no passwd entry is accepted as uid=gid=N.
+//
+// The launcher is built without cgo, so os/user reads /etc/passwd and
+// /etc/group only; a user it does not find is looked up through NSS
+// (LDAP, SSSD, systemd's dynamic users) with getent(1) and id(1).
 func LookupUser(spec string) (*User, error) {
+	return lookupUser(spec, runNSSTool)
+}
+
+// nssTool runs getent or id with args and returns its standard output; an
+// error when the tool is missing or finds nothing. Tests stub it.
+type nssTool func(name string, args ...string) ([]byte, error)
+
+// runNSSTool runs name from the system's own directories only, with a
+// fixed environment.
+func runNSSTool(name string, args ...string) ([]byte, error) {
+	for _, dir := range []string{"/usr/bin", "/bin"} {
+		path := dir + "/" + name
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		cmd := exec.Command(path, args...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C"}
+		return cmd.Output()
+	}
+	return nil, fmt.Errorf("%s: %w", name, exec.ErrNotFound)
+}
+
+func lookupUser(spec string, nss nssTool) (*User, error) {
 	if spec == "" {
 		if os.Geteuid() == 0 {
 			if uid := os.Getenv("SUDO_UID"); uid != "" {
-				u, err := LookupUser(uid)
+				u, err := lookupUser(uid, nss)
 				if err == nil {
 					if gid, err := strconv.Atoi(os.Getenv("SUDO_GID")); err == nil {
 						u.GID = gid
@@ -49,13 +78,19 @@ func LookupUser(spec string) (*User, error) {
 		u, err = user.LookupId(spec)
 		var unknown user.UnknownUserIdError
 		if errors.As(err, &unknown) {
+			if nu, ok := nssUser(spec, nss); ok {
+				return nu, nil
+			}
 			return &User{Name: spec, UID: n, GID: n, Groups: []int{}, Home: "/"}, nil
 		}
 	} else {
 		u, err = user.Lookup(spec)
 		var unknown user.UnknownUserError
 		if errors.As(err, &unknown) {
-			return nil, fmt.Errorf("%w %q (not in the passwd database)", ErrUnknownUser, spec)
+			if nu, ok := nssUser(spec, nss); ok {
+				return nu, nil
+			}
+			return nil, fmt.Errorf("%w %q (not in the passwd database, nor known to NSS)", ErrUnknownUser, spec)
 		}
 	}
 	if err != nil {
@@ -79,15 +114,77 @@ func LookupUser(spec string) (*User, error) {
 	return res, nil
 }
 
+// nssKey tells whether s may be handed to getent or id as a key: nothing
+// they could take for an option, and nothing that cannot be in a passwd or
+// group entry.
+func nssKey(s string) bool {
+	return s != "" && s[0] != '-' && !strings.ContainsAny(s, ":\n\x00")
+}
+
+// nssUser looks spec (a name or a uid) up with "getent passwd" and its
+// groups with "id -G". ok is false when NSS does not know it.
+func nssUser(spec string, nss nssTool) (*User, bool) {
+	if !nssKey(spec) {
+		return nil, false
+	}
+	out, err := nss("getent", "passwd", spec)
+	if err != nil {
+		return nil, false
+	}
+	u, err := parsePasswdLine(firstLine(out))
+	if err != nil {
+		return nil, false
+	}
+	u.Groups = []int{}
+	if nssKey(u.Name) {
+		if out, err := nss("id", "-G", u.Name); err == nil {
+			for _, f := range strings.Fields(string(out)) {
+				if g, err := strconv.Atoi(f); err == nil && g >= 0 {
+					u.Groups = append(u.Groups, g)
+				}
+			}
+		}
+	}
+	return u, true
+}
+
+// parsePasswdLine parses one passwd(5) entry: name:password:uid:gid:gecos:home:shell.
+func parsePasswdLine(line string) (*User, error) {
+	f := strings.Split(line, ":")
+	if len(f) != 7 || f[0] == "" {
+		return nil, fmt.Errorf("passwd entry %q: want 7 fields", line)
+	}
+	uid, err := strconv.ParseUint(f[2], 10, 31)
+	if err != nil {
+		return nil, fmt.Errorf("passwd entry %q: uid: %w", line, err)
+	}
+	gid, err := strconv.ParseUint(f[3], 10, 31)
+	if err != nil {
+		return nil, fmt.Errorf("passwd entry %q: gid: %w", line, err)
+	}
+	home := f[5]
+	if !strings.HasPrefix(home, "/") {
+		home = "/"
+	}
+	return &User{Name: f[0], UID: int(uid), GID: int(gid), Home: home}, nil
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(string(b), "\n")
+	return s
+}
+
 // WithoutGroups returns u's supplementary groups less the named ones (a
-// name that is not in the group database is skipped).
+// name that is neither in the group database nor known to NSS is skipped).
 func (u *User) WithoutGroups(names []string) []int {
+	return u.withoutGroups(names, runNSSTool)
+}
+
+func (u *User) withoutGroups(names []string, nss nssTool) []int {
 	drop := map[int]bool{}
 	for _, n := range names {
-		if g, err := user.LookupGroup(n); err == nil {
-			if gid, err := strconv.Atoi(g.Gid); err == nil {
-				drop[gid] = true
-			}
+		if gid, ok := lookupGroupID(n, nss); ok {
+			drop[gid] = true
 		}
 	}
 	out := []int{}
@@ -97,4 +194,26 @@ func (u *User) WithoutGroups(names []string) []int {
 		}
 	}
 	return out
+}
+
+// lookupGroupID resolves a group name with os/user, then "getent group".
+func lookupGroupID(name string, nss nssTool) (int, bool) {
+	if g, err := user.LookupGroup(name); err == nil {
+		gid, err := strconv.Atoi(g.Gid)
+		return gid, err == nil
+	}
+	if !nssKey(name) {
+		return 0, false
+	}
+	out, err := nss("getent", "group", name)
+	if err != nil {
+		return 0, false
+	}
+	// name:password:gid:members
+	f := strings.Split(firstLine(out), ":")
+	if len(f) != 4 {
+		return 0, false
+	}
+	gid, err := strconv.ParseUint(f[2], 10, 31)
+	return int(gid), err == nil
 }

@@ -213,7 +213,7 @@ func TestRunExitStatus(t *testing.T) {
 		{"bad flag", []string{"run", "--frobnicate", "--", "true"}, 125, "frobnicate"},
 		{"bad name", []string{"run", "--name", "a/b", "--", "true"}, 125, "--name"},
 		{"empty name", []string{"run", "--name", "", "--", "true"}, 125, "--name"},
-		{"bad env", []string{"run", "--env", "NOVALUE", "--", "true"}, 125, "--env"},
+		{"bad env", []string{"run", "--env", "=novar", "--", "true"}, 125, "--env"},
 		{"bad allow", []string{"run", "--profile", "open", "--allow", "tcp:1.2.3.4:99999", "--", "true"}, 125, "99999"},
 		{"bad workdir", []string{"run", "--workdir", "/no/such/dir", "--", "true"}, 125, "/no/such/dir"},
 	}

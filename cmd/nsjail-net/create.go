@@ -36,7 +36,8 @@ Examples:
 			&cli.StringSliceFlag{Name: "allow", Usage: "allow egress, before the profile's rules: PROTO:DEST[:PORTS] (repeatable)"},
 			&cli.StringSliceFlag{Name: "deny", Usage: "deny egress, before the profile's rules (repeatable)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "use this resolver instead of the profile's (repeatable)"},
-			&cli.StringSliceFlag{Name: "publish", Usage: "publish a sandbox port on the host: [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp] (repeatable)"},
+			publishFlag(),
+			addHostFlag(),
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox, an RFC 1123 host name of at most 64 bytes (default: NAME, '_' as '-')"},
 		},
 		Action: createAction,
@@ -47,6 +48,9 @@ func createAction(c *cli.Context) error {
 	setupErr := func(err error) error { return &exitError{code: sandbox.ExitSetup, err: err} }
 	g, err := parseGlobals(c)
 	if err != nil {
+		return setupErr(err)
+	}
+	if err := profileHint(c); err != nil {
 		return setupErr(err)
 	}
 	if err := requirePrivileges("create"); err != nil {
@@ -61,6 +65,9 @@ func createAction(c *cli.Context) error {
 	}
 	hostname, err := hostnameFlag(c)
 	if err != nil {
+		return setupErr(err)
+	}
+	if _, err := addHostFlags(c); err != nil {
 		return setupErr(err)
 	}
 	// Validate everything here, so that errors reach the terminal.
@@ -87,7 +94,7 @@ func createAction(c *cli.Context) error {
 	if hostname != "" {
 		args = append(args, "--hostname", hostname)
 	}
-	for _, f := range []string{"allow", "deny", "dns", "publish"} {
+	for _, f := range []string{"allow", "deny", "dns", "publish", "add-host"} {
 		for _, v := range c.StringSlice(f) {
 			args = append(args, "--"+f, v)
 		}

@@ -29,11 +29,7 @@ Examples:
    sudo nsjail-net exec lab1 -- curl -sI https://example.com
    sudo nsjail-net exec --user alice --env DEBUG=1 lab1 -- ./client
    sudo nsjail-net exec lab1 -- ip addr`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as this user name or uid (default: the user behind sudo, else you)"},
-			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set K=V in the program's environment (repeatable)"},
-			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of the program (default: the current one)"},
-		},
+		Flags:  processFlagList(),
 		Action: execAction,
 	})
 }
@@ -61,7 +57,7 @@ func execAction(c *cli.Context) error {
 	if len(argv) == 0 {
 		return setupErr(fmt.Errorf("exec %s: no program given", name))
 	}
-	pf, err := parseProcessFlags(c)
+	pf, err := parseProcessFlags(c, false)
 	if err != nil {
 		return setupErr(err)
 	}

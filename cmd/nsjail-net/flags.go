@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -67,4 +68,45 @@ func hostnameFlag(c *cli.Context) (string, error) {
 		return "", fmt.Errorf("--hostname %q: %w", h, err)
 	}
 	return h, nil
+}
+
+// publishFlag is --publish of run and create.
+func publishFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "publish", Usage: "publish a sandbox port on the host: [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp]; binds 127.0.0.1 unless HOST_IP is given (0.0.0.0: every address) (repeatable)"}
+}
+
+// addHostFlag is --add-host of run and create.
+func addHostFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "add-host", Usage: "add NAME:IP to the sandbox's /etc/hosts (repeatable)"}
+}
+
+// addHostFlags parses --add-host: NAME:IP, NAME an RFC 1123 host name, IP
+// an IPv4 or IPv6 address (the name ends at the first ':', so
+// "db:fd00::1" works; docker's "db=fd00::1" is taken too).
+func addHostFlags(c *cli.Context) ([]dns.HostEntry, error) {
+	var out []dns.HostEntry
+	for _, s := range c.StringSlice("add-host") {
+		e, err := parseAddHost(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func parseAddHost(s string) (dns.HostEntry, error) {
+	sep := strings.IndexAny(s, ":=")
+	if sep < 0 {
+		return dns.HostEntry{}, fmt.Errorf("--add-host %q: want NAME:IP", s)
+	}
+	name, ip := s[:sep], s[sep+1:]
+	if err := dns.ValidHostEntryName(name); err != nil {
+		return dns.HostEntry{}, fmt.Errorf("--add-host %q: host name: %w", s, err)
+	}
+	addr, err := netip.ParseAddr(strings.Trim(ip, "[]"))
+	if err != nil || addr.Zone() != "" {
+		return dns.HostEntry{}, fmt.Errorf("--add-host %q: %q is not an IP address", s, ip)
+	}
+	return dns.HostEntry{Name: name, Addr: addr.Unmap()}, nil
 }

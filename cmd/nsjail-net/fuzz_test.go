@@ -13,12 +13,14 @@ import (
 
 // FuzzProgramEnv: the program's environment never carries the launcher's
 // NSJAIL_NET_* variables, every entry is KEY=VALUE with a unique key, --env
-// wins over the inherited environment, and a malformed --env is an error.
+// wins over the inherited environment, a bare --env KEY passes the
+// caller's KEY, and a malformed --env is an error.
 // base and extra are newline-separated lists.
 func FuzzProgramEnv(f *testing.F) {
 	f.Add("PATH=/bin\nHOME=/root\nNSJAIL_NET_LOG_LEVEL=debug", "FOO=bar", true)
 	f.Add("NSJAIL_NET_TEST_STOP_AT=exec\nA=1\nA=2", "A=3\nB=", false)
 	f.Add("X", "=v", false)
+	f.Add("TOKEN=s\nA=1", "TOKEN\nMISSING", false)
 	f.Add("", "K=a=b\nK=c", true)
 	f.Add("HOME=/h", "NUL=a\x00b", true)
 	f.Add("=", "", false)
@@ -28,10 +30,10 @@ func FuzzProgramEnv(f *testing.F) {
 		extraList := splitNonEmpty(extra)
 		// os.Environ never holds NUL; the kernel would not pass it.
 		baseList = slices.DeleteFunc(baseList, func(s string) bool { return strings.ContainsRune(s, 0) })
-		env, err := programEnv(baseList, u, switched, extraList)
+		env, err := programEnv(baseList, u, switched, false, extraList)
 		if bad := slices.IndexFunc(extraList, func(kv string) bool {
-			k, _, ok := strings.Cut(kv, "=")
-			return !ok || k == "" || strings.ContainsRune(kv, 0)
+			k, _, _ := strings.Cut(kv, "=")
+			return k == "" || strings.ContainsRune(kv, 0)
 		}); bad >= 0 {
 			if err == nil {
 				t.Fatalf("--env %q accepted", extraList[bad])
@@ -44,18 +46,24 @@ func FuzzProgramEnv(f *testing.F) {
 		if err != nil {
 			t.Fatalf("programEnv(%q, %q): %v", baseList, extraList, err)
 		}
-		want := map[string]string{}
+		want, caller := map[string]string{}, map[string]string{}
 		for _, kv := range baseList {
 			// Entries with an empty key ("=x") are dropped.
 			if k, v, ok := strings.Cut(kv, "="); ok && k != "" && !strings.HasPrefix(k, "NSJAIL_NET_") {
-				want[k] = v
+				want[k], caller[k] = v, v
 			}
 		}
 		if switched {
 			want["HOME"], want["USER"], want["LOGNAME"] = u.Home, u.Name, u.Name
 		}
 		for _, kv := range extraList {
-			k, v, _ := strings.Cut(kv, "=")
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				// A bare KEY passes the caller's KEY, if any.
+				if v, ok = caller[k]; !ok {
+					continue
+				}
+			}
 			want[k] = v
 		}
 		got := map[string]string{}

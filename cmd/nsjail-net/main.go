@@ -98,6 +98,9 @@ func oneLineUsageErrors(cmds []*cli.Command) {
 
 func usageError(c *cli.Context, err error) error {
 	name := commandPath(c)
+	if hint, ok := dockerHint(name, err); ok {
+		return &exitError{code: sandbox.ExitSetup, err: errors.New(hint)}
+	}
 	if name == "" {
 		return &exitError{code: sandbox.ExitSetup, err: fmt.Errorf("%w (see 'nsjail-net --help')", err)}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,30 +25,32 @@ returns its exit status (128+N when killed by signal N; 125 when the launcher
 or the setup fails, 126 when PROGRAM cannot be executed, 127 when it is not
 found). Nothing is printed on success. Signals sent to the launcher are passed
 on; if the launcher dies, the program dies with it; everything set up for the
-sandbox is removed when it exits.
+sandbox is removed when it exits. Published ports (--publish) bind to
+127.0.0.1 unless HOST_IP is given; inside, every port (80 too) is bindable
+with no capability.
 
 Examples:
    sudo nsjail-net run --profile web -- curl -sI https://example.com
    sudo nsjail-net run -- ./untrusted-binary            # profile "offline"
    sudo nsjail-net run --profile ./ci.toml --user alice --env CI=1 -- make test
+   sudo nsjail-net run --clearenv -e GITHUB_TOKEN --env-file ci.env -- ./deploy
+   sudo nsjail-net run --profile open --publish 8080:80 -- python3 -m http.server 80
    sudo nsjail-net run --profile web --allow 'tcp:203.0.113.0/24:8443' -- ./client
    sudo nsjail-net --log-level debug run --profile open -- true   # step timings`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "profile", Aliases: []string{"p"}, Usage: "profile name or path to a .toml file (default: offline)"},
 			&cli.StringFlag{Name: "name", Usage: "sandbox name (^[a-z0-9][a-z0-9_.-]{0,30}$), unique among live sandboxes"},
-			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "run as this user name or uid (default: the user behind sudo, else you)"},
-			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set K=V in the program's environment (repeatable)"},
-			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of the program (default: the current one)"},
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the sandbox, an RFC 1123 host name of at most 64 bytes (default: the sandbox name, '_' as '-')"},
 			&cli.StringSliceFlag{Name: "allow", Usage: "allow egress for this run, before the profile's rules: PROTO:DEST[:PORTS], e.g. tcp:203.0.113.0/24:443 (repeatable)"},
 			&cli.StringSliceFlag{Name: "deny", Usage: "deny egress for this run, before the profile's rules (repeatable)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "use this resolver instead of the profile's (repeatable)"},
-			&cli.StringSliceFlag{Name: "publish", Usage: "publish a sandbox port on the host: [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp] (repeatable)"},
+			publishFlag(),
+			addHostFlag(),
 			// Internal, for create: a persistent sandbox whose program is
 			// the pause, reporting readiness on an inherited fd.
 			&cli.BoolFlag{Name: "persistent", Hidden: true},
 			&cli.IntFlag{Name: "ready-fd", Hidden: true},
-		},
+		}, processFlagList()...),
 		Action: runAction,
 	}
 }
@@ -67,6 +68,9 @@ func runAction(c *cli.Context) error {
 	}
 	g, err := parseGlobals(c)
 	if err != nil {
+		return setupErr(err)
+	}
+	if err := profileHint(c); err != nil {
 		return setupErr(err)
 	}
 	if err := requirePrivileges("run"); err != nil {
@@ -89,14 +93,18 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return setupErr(err)
 	}
-	pf, err := parseProcessFlags(c)
+	pf, err := parseProcessFlags(c, prof.Security.ClearEnv)
+	if err != nil {
+		return setupErr(err)
+	}
+	extraHosts, err := addHostFlags(c)
 	if err != nil {
 		return setupErr(err)
 	}
 	spec := launch.Spec{
 		StateDir: g.stateDir, Net: g.net, Profile: prof, Name: c.String("name"),
 		Argv: argv, Env: pf.env, User: pf.user, Workdir: pf.workdir, WorkdirExplicit: pf.workdirExplicit,
-		Hostname: hostname, ReadOnly: lifecycle.PolicyDirs(pf.user.Home),
+		Hostname: hostname, ExtraHosts: extraHosts, ReadOnly: lifecycle.PolicyDirs(pf.user.Home),
 		Stdio: sandbox.Stdio{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr},
 		Log:   g.log,
 	}
@@ -177,44 +185,4 @@ func loadProfile(c *cli.Context, g *globals) (*policy.Profile, error) {
 		return nil, err
 	}
 	return prof, nil
-}
-
-// programEnv is the program's environment: the caller's, with HOME, USER and
-// LOGNAME of the target user when it differs from us, then --env.
-func programEnv(base []string, u *sandbox.User, switched bool, extra []string) ([]string, error) {
-	env := map[string]string{}
-	var order []string
-	set := func(k, v string) {
-		if _, ok := env[k]; !ok {
-			order = append(order, k)
-		}
-		env[k] = v
-	}
-	for _, kv := range base {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || strings.HasPrefix(k, "NSJAIL_NET_") {
-			continue
-		}
-		set(k, v)
-	}
-	if switched {
-		set("HOME", u.Home)
-		set("USER", u.Name)
-		set("LOGNAME", u.Name)
-	}
-	for _, kv := range extra {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--env %q: want KEY=VALUE", kv)
-		}
-		if strings.ContainsAny(kv, "\x00") {
-			return nil, fmt.Errorf("--env %q: contains a NUL byte", kv)
-		}
-		set(k, v)
-	}
-	out := make([]string, 0, len(order))
-	for _, k := range order {
-		out = append(out, k+"="+env[k])
-	}
-	return out, nil
 }

@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -17,7 +18,9 @@ import (
 //  3. hostname (UTS namespace);
 //  4. sysctls of this network namespace: IPv6 off on eth0 unless the
 //     profile wants it (before eth0 goes up, so it never gets an address), unprivileged
-//     ICMP sockets so ping works with no capability;
+//     ICMP sockets so ping works with no capability, and every port
+//     bindable with no capability (ip_unprivileged_port_start = 0, as
+//     Docker sets it), so a server can listen on port 80 for --publish;
 //  5. lo up;
 //  6. /proc of the sandbox's pid namespace and /sys of its network
 //     namespace (after 3: sysfs shows the namespace of its mounter);
@@ -49,6 +52,13 @@ func setupNamespaces(cfg *ChildConfig) error {
 	}
 	if err := writeSysctl("net/ipv4/ping_group_range", "0 2147483647"); err != nil {
 		return step("allow ping sockets", err)
+	}
+	// The ports below 1024 are reserved to CAP_NET_BIND_SERVICE against
+	// other users of the same host address; this namespace's addresses
+	// are the sandbox's alone. (Linux 4.11 and later; older kernels keep
+	// the reservation.)
+	if err := writeSysctl("net/ipv4/ip_unprivileged_port_start", "0"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return step("allow low ports", err)
 	}
 	// 5. lo up.
 	if err := loopbackUp(); err != nil {
