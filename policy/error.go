@@ -83,17 +83,25 @@ func (l errList) err() error {
 // suggest returns ` (did you mean "x"?)` for the candidate closest to s, or
 // "" when none is close enough.
 func suggest(s string, candidates []string) string {
-	// At most one edit per four characters (at least one) counts as close.
+	best := Closest(s, candidates)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// Closest is the candidate closest to s, a likely typo of it, or "" when
+// none is close enough: at most one edit per four characters (at least
+// one), an adjacent transposition counting as one. The command line uses
+// it for its "did you mean" too, so both spell-check alike.
+func Closest(s string, candidates []string) string {
 	best, bestD := "", max(1, len(s)/4)+1
 	for _, c := range candidates {
 		if d := editDistance(s, c); d < bestD && d > 0 {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 // quoteList renders allowed values: `"a", "b"`.

@@ -301,7 +301,7 @@ func complete(app *cli.App, words []string, src completionSources) []candidate {
 	if args == 0 && len(cmds) > 0 {
 		var out []candidate
 		for _, c := range cmds {
-			if c.Hidden || c.Name == "help" {
+			if c.Hidden {
 				continue
 			}
 			out = append(out, candidate{value: c.Name, desc: c.Usage})

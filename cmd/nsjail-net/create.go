@@ -53,15 +53,12 @@ func createAction(c *cli.Context) error {
 	if err := profileHint(c); err != nil {
 		return setupErr(err)
 	}
-	if err := requirePrivileges("create"); err != nil {
-		return setupErr(err)
-	}
 	if len(positionals(c)) != 1 {
 		return setupErr(errors.New("create: want exactly one sandbox NAME (usage: nsjail-net create NAME --profile P)"))
 	}
 	name := positionals(c)[0]
 	if err := state.ValidName(name); err != nil {
-		return setupErr(fmt.Errorf("create: sandbox name: %w", err))
+		return setupErr(fmt.Errorf("create: sandbox %w", err))
 	}
 	hostname, err := hostnameFlag(c)
 	if err != nil {
@@ -70,8 +67,15 @@ func createAction(c *cli.Context) error {
 	if _, err := addHostFlags(c); err != nil {
 		return setupErr(err)
 	}
+	o, err := parseOverrides(c)
+	if err != nil {
+		return setupErr(err)
+	}
+	if err := requirePrivileges("create", "it creates namespaces and host network interfaces"); err != nil {
+		return setupErr(err)
+	}
 	// Validate everything here, so that errors reach the terminal.
-	if _, err := loadProfile(c, g); err != nil {
+	if _, err := loadProfile(c, g, o); err != nil {
 		return setupErr(err)
 	}
 	profile := c.String("profile")

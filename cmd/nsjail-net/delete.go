@@ -39,15 +39,15 @@ func deleteAction(c *cli.Context) error {
 	if err != nil {
 		return setupErr(err)
 	}
-	if err := requirePrivileges("delete"); err != nil {
-		return setupErr(err)
-	}
 	if len(positionals(c)) != 1 {
 		return setupErr(errors.New("delete: want exactly one sandbox NAME"))
 	}
 	name := positionals(c)[0]
 	if err := state.ValidName(name); err != nil {
-		return setupErr(fmt.Errorf("delete: sandbox name: %w", err))
+		return setupErr(fmt.Errorf("delete: sandbox %w", err))
+	}
+	if err := requirePrivileges("delete", "it removes a sandbox's namespaces and host network interfaces"); err != nil {
+		return setupErr(err)
 	}
 	dir, err := state.Open(g.stateDir)
 	if err != nil {

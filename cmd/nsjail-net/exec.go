@@ -40,9 +40,6 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return setupErr(err)
 	}
-	if err := requirePrivileges("exec"); err != nil {
-		return setupErr(err)
-	}
 	args := positionals(c)
 	if len(args) == 0 {
 		return setupErr(errors.New("exec: no sandbox name given (usage: nsjail-net exec NAME -- PROGRAM [ARG...])"))
@@ -52,10 +49,13 @@ func execAction(c *cli.Context) error {
 		argv = argv[1:]
 	}
 	if err := state.ValidName(name); err != nil {
-		return setupErr(fmt.Errorf("exec: sandbox name: %w", err))
+		return setupErr(fmt.Errorf("exec: sandbox %w", err))
 	}
 	if len(argv) == 0 {
 		return setupErr(fmt.Errorf("exec %s: no program given", name))
+	}
+	if err := requirePrivileges("exec", "it enters a sandbox's namespaces"); err != nil {
+		return setupErr(err)
 	}
 	pf, err := parseProcessFlags(c, false)
 	if err != nil {

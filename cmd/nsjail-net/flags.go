@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -37,14 +41,18 @@ func parseGlobals(c *cli.Context) (*globals, error) {
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
 	}
+	dirs, err := profilesDirs(c)
+	if err != nil {
+		return nil, err
+	}
 	g := &globals{
 		log:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		stateDir: c.String("state-dir"),
-		finder:   policy.NewFinder(c.StringSlice("profiles-dir")),
+		finder:   policy.NewFinder(dirs),
 	}
-	subnet, err := netip.ParsePrefix(c.String("subnet"))
+	subnet, err := parseSubnet(c.String("subnet"))
 	if err != nil {
-		return nil, fmt.Errorf("--subnet %q: %w", c.String("subnet"), err)
+		return nil, err
 	}
 	g.net = launch.Network{Bridge: c.String("bridge"), Subnet: subnet, Subnet6: launch.DefaultSubnet6}
 	if err := g.net.Validate(); err != nil {
@@ -54,6 +62,70 @@ func parseGlobals(c *cli.Context) (*globals, error) {
 		return nil, fmt.Errorf("--state-dir %q: need an absolute path", g.stateDir)
 	}
 	return g, nil
+}
+
+// parseSubnet reads --subnet, with a message a person can act on rather
+// than netip's.
+func parseSubnet(s string) (netip.Prefix, error) {
+	addr, bits, ok := strings.Cut(s, "/")
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("--subnet %q: want an IPv4 subnet with its prefix length, e.g. %s", s, launch.DefaultSubnet)
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil || !a.Is4() {
+		return netip.Prefix{}, fmt.Errorf("--subnet %q: %q is not an IPv4 address", s, addr)
+	}
+	n, err := strconv.Atoi(bits)
+	if err != nil || n < 0 || n > 32 || bits != strconv.Itoa(n) {
+		return netip.Prefix{}, fmt.Errorf("--subnet %q: prefix length %q is not a number from 0 to 32", s, bits)
+	}
+	return netip.PrefixFrom(a, n), nil
+}
+
+// profilesDirs is --profiles-dir: each must be a directory that exists (a
+// typo would otherwise silently fall through to the next place a profile
+// of that name is found).
+func profilesDirs(c *cli.Context) ([]string, error) {
+	dirs := c.StringSlice("profiles-dir")
+	for _, d := range dirs {
+		fi, err := os.Stat(d)
+		var pe *fs.PathError
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("--profiles-dir %q: no such directory", d)
+		case errors.As(err, &pe):
+			return nil, fmt.Errorf("--profiles-dir %q: %v", d, pe.Err)
+		case err != nil:
+			return nil, fmt.Errorf("--profiles-dir %q: %w", d, err)
+		case !fi.IsDir():
+			return nil, fmt.Errorf("--profiles-dir %q: not a directory", d)
+		}
+	}
+	return dirs, nil
+}
+
+// refuseEmpty refuses an empty value for any text flag of the command or
+// a global one: "--profile ”" would otherwise mean "no profile given".
+func refuseEmpty(c *cli.Context) error {
+	for _, flags := range [][]cli.Flag{c.App.Flags, c.Command.Flags} {
+		for _, f := range flags {
+			name := f.Names()[0]
+			if !c.IsSet(name) {
+				continue
+			}
+			var vals []string
+			switch f.(type) {
+			case *cli.StringFlag:
+				vals = []string{c.String(name)}
+			case *cli.StringSliceFlag:
+				vals = c.StringSlice(name)
+			}
+			if slices.Contains(vals, "") {
+				return fmt.Errorf("%s is empty", dashed(name))
+			}
+		}
+	}
+	return nil
 }
 
 // hostnameFlag returns --hostname of run and create, "" when it is not

@@ -45,7 +45,7 @@ func gcAction(c *cli.Context) error {
 	if args := positionals(c); len(args) > 0 {
 		return usageError(c, fmt.Errorf("unexpected argument %q", args[0]))
 	}
-	if err := requirePrivileges("gc"); err != nil {
+	if err := requirePrivileges("gc", "it removes host network interfaces, firewall rules and state that dead sandboxes left"); err != nil {
 		return failSetup(err)
 	}
 	dir, ok, err := lifecycle.OpenState(g.stateDir)

@@ -20,7 +20,7 @@ func TestBadHostnamesRefusedBeforeAnyChange(t *testing.T) {
 		{"newline", "x\nevil", `--hostname "x\nevil": character '\n'`},
 		{"hosts line", "x\n10.0.0.1 evil", `--hostname "x\n10.0.0.1 evil"`},
 		{"space and bang", "bad host!", `--hostname "bad host!": character ' '`},
-		{"empty", "", `--hostname "": empty host name`},
+		{"empty", "", `--hostname is empty`},
 		{"trailing dot", "box.", "no trailing dot"},
 		{"too long", strings.Repeat("a", 65), "too long (65 bytes, max 64)"},
 		{"dash", "-box", `label "-box" starts or ends with '-'`},

@@ -98,11 +98,11 @@ func TestUsageErrorsOneLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "-x"}, "run: flag provided but not defined: -x (see 'nsjail-net run --help')"},
-		{[]string{"list", "--bogus"}, "list: flag provided but not defined: -bogus"},
-		{[]string{"profile", "show", "-x"}, "profile show: flag provided but not defined: -x (see 'nsjail-net profile show --help')"},
-		{[]string{"run", "--profile"}, "run: flag needs an argument"},
-		{[]string{"-x"}, "flag provided but not defined: -x (see 'nsjail-net --help')"},
+		{[]string{"run", "-x"}, "run: unknown flag -x (see 'nsjail-net run --help')"},
+		{[]string{"list", "--bogus"}, "list: unknown flag --bogus"},
+		{[]string{"profile", "show", "-x"}, "profile show: unknown flag -x (see 'nsjail-net profile show --help')"},
+		{[]string{"run", "--profile"}, "run: --profile needs a value"},
+		{[]string{"-x"}, "unknown flag -x (see 'nsjail-net --help')"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -13,9 +13,6 @@ import (
 	_ "github.com/nsjail-net/nsjail-net/sandbox/stage" // hidden init and pause stages
 )
 
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
-
 func runCLI(args []string) int {
 	cliArgs = args
 	app := newApp()
@@ -44,7 +41,7 @@ func newApp() *cli.App {
 	app := &cli.App{
 		Name:    "nsjail-net",
 		Usage:   "run a program with exactly the network it is allowed",
-		Version: version,
+		Version: buildVersion(),
 		Description: `nsjail-net runs a program in its own network namespace: a veth into a host
 bridge with NAT, a firewall compiled from a TOML profile and its own
 resolv.conf, or no network at all. It needs root (run it with sudo); the
@@ -54,10 +51,22 @@ Examples:
    sudo nsjail-net run --profile web -- curl -sI https://example.com
    sudo nsjail-net run -- ./untrusted-binary          # offline by default
    sudo nsjail-net run --profile ./myproject.toml --user alice -- make test
-   nsjail-net profile list`,
+   nsjail-net profile list
+   nsjail-net help run                                 # as "run --help"
+
+Exit status, for every command:
+   0         success (run, exec: the program exited 0)
+   1         a check found a problem: profile check or show (a profile is
+             not found or has errors), doctor (a check FAILed)
+   125       nsjail-net failed: usage error (unknown command or flag, bad or
+             empty value) or setup error; one line on stderr, "nsjail-net: ..."
+   126, 127  run, exec: the program cannot be executed, or is not found
+   128+N     run, exec: the program was killed by signal N
+   other     run, exec: the program's own exit status`,
 		ErrWriter:       os.Stderr,
 		HideHelpCommand: true,
 		Flags:           globalFlags(),
+		Action:          unknownCommand,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError(c, err)
 		},
@@ -77,34 +86,42 @@ Examples:
 			completeCommand(),
 		},
 	}
-	oneLineUsageErrors(app.Commands)
+	prepareCommands(app.Commands)
+	// With a command named "help", urfave/cli adds no --help flag itself.
+	app.Commands = append(app.Commands, helpCommand(false))
+	app.Flags = append(app.Flags, cli.HelpFlag)
 	return app
 }
 
-// oneLineUsageErrors makes every command report a usage error (a bad flag)
-// as the app does: one line on stderr naming the command and the problem,
-// exit status 125. urfave/cli's default prints the whole help to stdout,
-// which a script wrapping a command would take for the program's output.
-func oneLineUsageErrors(cmds []*cli.Command) {
+// prepareCommands gives every command the app's front door: a usage error
+// (a bad flag) is one line on stderr with exit status 125 (usageError); a
+// command with subcommands refuses an unknown one the same way and has a
+// "help" of its own; an empty value for a flag is refused before the
+// action runs (refuseEmpty).
+func prepareCommands(cmds []*cli.Command) {
 	for _, c := range cmds {
 		if c.OnUsageError == nil {
 			c.OnUsageError = func(ctx *cli.Context, err error, _ bool) error {
 				return usageError(ctx, err)
 			}
 		}
-		oneLineUsageErrors(c.Subcommands)
+		if len(c.Subcommands) > 0 {
+			c.HideHelpCommand = true
+			if c.Action == nil {
+				c.Action = unknownCommand
+			}
+			prepareCommands(c.Subcommands)
+			c.Subcommands = append(c.Subcommands, helpCommand(true))
+		}
+		if action := c.Action; action != nil {
+			c.Action = func(ctx *cli.Context) error {
+				if err := refuseEmpty(ctx); err != nil {
+					return usageError(ctx, err)
+				}
+				return action(ctx)
+			}
+		}
 	}
-}
-
-func usageError(c *cli.Context, err error) error {
-	name := commandPath(c)
-	if hint, ok := dockerHint(name, err); ok {
-		return &exitError{code: sandbox.ExitSetup, err: errors.New(hint)}
-	}
-	if name == "" {
-		return &exitError{code: sandbox.ExitSetup, err: fmt.Errorf("%w (see 'nsjail-net --help')", err)}
-	}
-	return &exitError{code: sandbox.ExitSetup, err: fmt.Errorf("%s: %w (see 'nsjail-net %s --help')", name, err, name)}
 }
 
 // exitError carries the process exit code; err, if any, is printed.

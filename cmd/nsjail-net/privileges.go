@@ -6,9 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// requirePrivileges fails early, with a clear message, when we cannot create
-// namespaces and host network resources.
-func requirePrivileges(what string) error {
+// requirePrivileges fails early, with a clear message, when we lack the
+// capabilities to do what the command does: what is the command, why what
+// it does that needs root ("it creates namespaces ...").
+func requirePrivileges(what, why string) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
@@ -24,8 +25,11 @@ func requirePrivileges(what string) error {
 			missing = append(missing, c.name)
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s needs root: it creates namespaces and host network interfaces (missing %v); run it with sudo", what, missing)
+	switch {
+	case len(missing) > 0 && unix.Geteuid() != 0:
+		return fmt.Errorf("%s needs root: %s; run it with sudo", what, why)
+	case len(missing) > 0:
+		return fmt.Errorf("%s needs root's capabilities, and %v are missing here: %s", what, missing, why)
 	}
 	return nil
 }

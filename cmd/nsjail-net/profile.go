@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -41,8 +42,12 @@ Examples:
 	}
 }
 
-func profileFinder(c *cli.Context) *policy.Finder {
-	return policy.NewFinder(c.StringSlice("profiles-dir"))
+func profileFinder(c *cli.Context) (*policy.Finder, error) {
+	dirs, err := profilesDirs(c)
+	if err != nil {
+		return nil, failSetup(err)
+	}
+	return policy.NewFinder(dirs), nil
 }
 
 func profileListCommand() *cli.Command {
@@ -60,11 +65,15 @@ Example:
    nsjail-net --profiles-dir ./profiles profile list`,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return cli.Exit("profile list takes no arguments", 2)
+				return usageError(c, fmt.Errorf("unexpected argument %q", c.Args().First()))
 			}
-			ents, err := profileFinder(c).List()
+			f, err := profileFinder(c)
 			if err != nil {
-				return cli.Exit(fmt.Sprintf("nsjail-net: %v", err), 1)
+				return err
+			}
+			ents, err := f.List()
+			if err != nil {
+				return failSetup(err)
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tORIGIN\tDESCRIPTION")
@@ -102,15 +111,19 @@ Examples:
    nsjail-net profile show ./myproject.toml > effective.toml`,
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return cli.Exit("usage: nsjail-net profile show NAME|PATH", 2)
+				return usageError(c, fmt.Errorf("want one profile NAME or PATH, got %d arguments", c.NArg()))
 			}
-			p, err := profileFinder(c).Load(c.Args().First())
+			f, err := profileFinder(c)
 			if err != nil {
-				return cli.Exit(err.Error(), 1)
+				return err
+			}
+			p, err := f.Load(c.Args().First())
+			if err != nil {
+				return &exitError{code: exitProblem, err: prefixLines(err)}
 			}
 			out, err := p.TOML()
 			if err != nil {
-				return cli.Exit(fmt.Sprintf("nsjail-net: rendering profile %q: %v", p.Name, err), 1)
+				return failSetup(fmt.Errorf("rendering profile %q: %w", p.Name, err))
 			}
 			_, err = c.App.Writer.Write(out)
 			return err
@@ -126,32 +139,42 @@ func profileCheckCommand() *cli.Command {
 		Description: `Loads each profile as "run" would (decode, validate, extends) and prints
 "ok: NAME" for each good one; errors go to standard error, one per line,
 as FILE:LINE:COLUMN: MESSAGE, all of them, not only the first:
-   web.toml:9:1: unknown key "portz" (did you mean "ports"?)
-Exits 1 if any profile has an error, 0 otherwise.
+   nsjail-net: web.toml:9:1: unknown key "portz" (did you mean "ports"?)
+Exits 0 when every profile loads, 1 when one does not (not found, or an
+error), 125 on a usage error.
 
 Examples:
    nsjail-net profile check ./myproject.toml
    nsjail-net profile check web dev /etc/nsjail-net/profiles/*.toml`,
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return cli.Exit("usage: nsjail-net profile check NAME|PATH...", 2)
+				return usageError(c, errors.New("want at least one profile NAME or PATH"))
 			}
-			f := profileFinder(c)
+			f, err := profileFinder(c)
+			if err != nil {
+				return err
+			}
 			failed := 0
 			for _, ref := range c.Args().Slice() {
 				if _, err := f.Load(ref); err != nil {
 					failed++
-					for _, line := range strings.Split(err.Error(), "\n") {
-						fmt.Fprintln(c.App.ErrWriter, line)
-					}
+					fmt.Fprintf(c.App.ErrWriter, "nsjail-net: %v\n", prefixLines(err))
 					continue
 				}
 				fmt.Fprintf(c.App.Writer, "ok: %s\n", ref)
 			}
 			if failed > 0 {
-				return cli.Exit("", 1)
+				return &exitError{code: exitProblem}
 			}
 			return nil
 		},
 	}
+}
+
+// prefixLines puts "nsjail-net: " before every line of a multi-line error
+// after the first (runCLI prefixes the first): a profile's errors are one
+// per line, FILE:LINE:COLUMN: MESSAGE.
+func prefixLines(err error) error {
+	msg := strings.ReplaceAll(err.Error(), "\n", "\nnsjail-net: ")
+	return errors.New(msg)
 }

@@ -73,23 +73,27 @@ func runAction(c *cli.Context) error {
 	if err := profileHint(c); err != nil {
 		return setupErr(err)
 	}
-	if err := requirePrivileges("run"); err != nil {
-		return setupErr(err)
-	}
 	argv := c.Args().Slice()
 	if len(argv) == 0 {
 		return setupErr(errors.New("run: no program given (usage: nsjail-net run [flags] -- PROGRAM [ARG...])"))
 	}
 	if name := c.String("name"); name != "" || c.IsSet("name") {
 		if err := state.ValidName(name); err != nil {
-			return setupErr(fmt.Errorf("--name: %w", err))
+			return setupErr(fmt.Errorf("--name: sandbox %w", err))
 		}
 	}
 	hostname, err := hostnameFlag(c)
 	if err != nil {
 		return setupErr(err)
 	}
-	prof, err := loadProfile(c, g)
+	o, err := parseOverrides(c)
+	if err != nil {
+		return setupErr(err)
+	}
+	if err := requirePrivileges("run", "it creates namespaces and host network interfaces"); err != nil {
+		return setupErr(err)
+	}
+	prof, err := loadProfile(c, g, o)
 	if err != nil {
 		return setupErr(err)
 	}
@@ -127,7 +131,7 @@ func runAction(c *cli.Context) error {
 }
 
 // loadProfile resolves --profile and applies the command-line overrides.
-func loadProfile(c *cli.Context, g *globals) (*policy.Profile, error) {
+func loadProfile(c *cli.Context, g *globals, o policy.Overrides) (*policy.Profile, error) {
 	ref, project := c.String("profile"), false
 	if ref == "" {
 		// A trusted project profile (.nsjail-net.toml here or in a parent),
@@ -152,37 +156,44 @@ func loadProfile(c *cli.Context, g *globals) (*policy.Profile, error) {
 	if err := lifecycle.Admit(prof, project); err != nil {
 		return nil, err
 	}
+	if err := prof.ApplyOverrides(o); err != nil {
+		return nil, err
+	}
+	return prof, nil
+}
+
+// parseOverrides reads --allow, --deny, --dns and --publish. It needs no
+// privilege, so that a mistake in one is reported as such, by anyone.
+// policy's errors name the flag and its value already.
+func parseOverrides(c *cli.Context) (policy.Overrides, error) {
 	var o policy.Overrides
 	for _, s := range c.StringSlice("allow") {
 		r, err := policy.ParseRuleFlag(policy.ActionAllow, s)
 		if err != nil {
-			return nil, fmt.Errorf("--allow: %w", err)
+			return o, err
 		}
 		o.Allow = append(o.Allow, r)
 	}
 	for _, s := range c.StringSlice("deny") {
 		r, err := policy.ParseRuleFlag(policy.ActionDeny, s)
 		if err != nil {
-			return nil, fmt.Errorf("--deny: %w", err)
+			return o, err
 		}
 		o.Deny = append(o.Deny, r)
 	}
 	for _, s := range c.StringSlice("dns") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return nil, fmt.Errorf("--dns %q: not an IP address", s)
+			return o, fmt.Errorf("--dns %q: not an IP address", s)
 		}
 		o.DNS = append(o.DNS, a)
 	}
 	for _, s := range c.StringSlice("publish") {
 		p, err := policy.ParsePublishFlag(s)
 		if err != nil {
-			return nil, fmt.Errorf("--publish: %w", err)
+			return o, err
 		}
 		o.Publish = append(o.Publish, p)
 	}
-	if err := prof.ApplyOverrides(o); err != nil {
-		return nil, err
-	}
-	return prof, nil
+	return o, nil
 }

@@ -59,7 +59,7 @@ func stopAction(c *cli.Context) error {
 	}
 	sig, err := parseSignal(c.String("signal"))
 	if err != nil {
-		return usageError(c, fmt.Errorf("--signal: %w", err))
+		return usageError(c, fmt.Errorf("--signal %q: %w", c.String("signal"), err))
 	}
 	timeout := c.Duration("timeout")
 	if timeout < 0 {
@@ -139,7 +139,7 @@ func waitRemoved(dir *state.Dir, rec *state.Sandbox) {
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("%q: not a signal number", s)
+			return 0, errors.New("not a signal number")
 		}
 		return unix.Signal(n), nil
 	}
@@ -150,5 +150,5 @@ func parseSignal(s string) (unix.Signal, error) {
 	if sig := unix.SignalNum(name); sig != 0 {
 		return sig, nil
 	}
-	return 0, fmt.Errorf("%q: unknown signal (try TERM, INT, HUP, KILL or a number)", s)
+	return 0, errors.New("unknown signal (try TERM, INT, HUP, KILL or a number)")
 }
