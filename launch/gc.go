@@ -33,7 +33,7 @@ type GCReport struct {
 	Ports     []string `json:"ports"` // published host port claims
 	Links     []string `json:"links"` // host veths without a live sandbox
 	Rules     []string `json:"rules"` // per-sandbox host rules without a live sandbox
-	Files     []string `json:"files"` // per-sandbox directories without a record
+	Files     []string `json:"files"` // per-sandbox directories without a record, unused /etc/netns entries
 }
 
 // Empty reports whether the sweep found nothing.
@@ -134,10 +134,13 @@ func Sweep(dir *state.Dir, bridge string, o GCOptions, log *slog.Logger) (GCRepo
 	errs = append(errs, err)
 	r.Rules = rules
 
-	// 4. Per-sandbox directories without a record.
+	// 4. Per-sandbox directories without a record, and ip netns entries
+	//    without a namespace.
 	files, err := sweepDirs(dir, o.DryRun)
 	errs = append(errs, err)
-	r.Files = files
+	etc, err := sweepEtcNetns(dir, o.DryRun, log)
+	errs = append(errs, err)
+	r.Files = append(files, etc...)
 	return r, errors.Join(errs...)
 }
 

@@ -17,9 +17,10 @@ func gcCommand() *cli.Command {
 		Usage: "remove what sandboxes of dead launchers left behind",
 		Description: `Removes everything whose owner is gone: the sandboxes whose launcher died
 (SIGKILL, a crash, a power cut within a boot) with their host veths, host
-rules, address leases, names, /run/netns entries and state files; then any
-host veth or per-sandbox iptables rule tagged with the id of a sandbox that is
-not live. Live sandboxes, persistent ones whose supervisor is alive, the shared
+rules, address leases, names, /run/netns and /etc/netns entries and state
+files; then any host veth or per-sandbox iptables rule tagged with the id of a
+sandbox that is not live, and any /etc/netns entry nsjail-net wrote for a
+namespace that no longer exists. Live sandboxes, persistent ones whose supervisor is alive, the shared
 base (bridge, NAT, chains) and anything without nsjail-net's owner tag are
 never touched. Prints what it removed; nothing when there was nothing.
 
