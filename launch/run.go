@@ -101,7 +101,7 @@ func Run(spec Spec) (code int, retErr error) {
 	id := state.NewID()
 	name := spec.Name
 	if name == "" {
-		name = "nsj-" + id
+		name = DefaultName(id)
 	}
 	hostname := spec.Hostname
 	if hostname == "" {
@@ -408,6 +408,10 @@ func Run(spec Spec) (code int, retErr error) {
 	st.last = time.Now()
 	return code, child.Err()
 }
+
+// DefaultName is the name recorded for a sandbox started without one: its
+// hostname's base, and never a name the user gave (see Row.Ref).
+func DefaultName(id string) string { return "nsj-" + id }
 
 // resolvConfFor gives the sandbox's resolv.conf and its resolver's
 // upstreams. A bridged sandbox asks its own resolver on 127.0.0.53, which
