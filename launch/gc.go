@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,18 @@ type GCReport struct {
 	Links     []string `json:"links"` // host veths without a live sandbox
 	Rules     []string `json:"rules"` // per-sandbox host rules without a live sandbox
 	Files     []string `json:"files"` // per-sandbox directories without a record, unused /etc/netns entries
+}
+
+// MarshalJSON writes every list, [] when empty (`gc --json`, see
+// docs/json.md).
+func (r GCReport) MarshalJSON() ([]byte, error) {
+	type plain GCReport // without this method
+	for _, l := range []*[]string{&r.Sandboxes, &r.Leases, &r.Names, &r.Ports, &r.Links, &r.Rules, &r.Files} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	return json.Marshal(plain(r))
 }
 
 // Empty reports whether the sweep found nothing.
