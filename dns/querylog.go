@@ -19,13 +19,14 @@ const (
 const queryLogSize = 100
 
 // QueryRecord is one query as the resolver saw and answered it.
+// Its JSON form is what `inspect --json` shows in dns_queries.
 type QueryRecord struct {
-	Time     time.Time
-	Name     string   // the question, without the trailing dot
-	Type     string   // "A", "AAAA", ...
-	Decision string   // DecisionAllowed, DecisionDenied or DecisionError
-	Answers  []string // answer records as "name TYPE data", e.g. "example.com A 192.0.2.1"
-	Rcode    string   // "NOERROR", "NXDOMAIN", ...
+	Time     time.Time `json:"time"`
+	Name     string    `json:"name"`     // the question, without the trailing dot
+	Type     string    `json:"type"`     // "A", "AAAA", ...
+	Decision string    `json:"decision"` // DecisionAllowed, DecisionDenied or DecisionError
+	Answers  []string  `json:"answers"`  // answer records as "name TYPE data", e.g. "example.com A 192.0.2.1"; [] for none
+	Rcode    string    `json:"rcode"`    // "NOERROR", "NXDOMAIN", ...
 }
 
 // queryEntry is what the ring holds: the raw answer records, rendered to
@@ -74,6 +75,7 @@ func (l *queryLog) records() []QueryRecord {
 			Type:     typeName(e.qtype),
 			Decision: e.decision,
 			Rcode:    rcodeName(e.rcode),
+			Answers:  []string{},
 		}
 		for _, rr := range e.answer {
 			out[i].Answers = append(out[i].Answers, formatRR(rr))

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,7 +34,19 @@ type GCReport struct {
 	Ports     []string `json:"ports"` // published host port claims
 	Links     []string `json:"links"` // host veths without a live sandbox
 	Rules     []string `json:"rules"` // per-sandbox host rules without a live sandbox
-	Files     []string `json:"files"` // per-sandbox directories without a record
+	Files     []string `json:"files"` // per-sandbox directories without a record, unused /etc/netns entries
+}
+
+// MarshalJSON writes every list, [] when empty (`gc --json`, see
+// docs/json.md).
+func (r GCReport) MarshalJSON() ([]byte, error) {
+	type plain GCReport // without this method
+	for _, l := range []*[]string{&r.Sandboxes, &r.Leases, &r.Names, &r.Ports, &r.Links, &r.Rules, &r.Files} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	return json.Marshal(plain(r))
 }
 
 // Empty reports whether the sweep found nothing.
@@ -134,10 +147,13 @@ func Sweep(dir *state.Dir, bridge string, o GCOptions, log *slog.Logger) (GCRepo
 	errs = append(errs, err)
 	r.Rules = rules
 
-	// 4. Per-sandbox directories without a record.
+	// 4. Per-sandbox directories without a record, and ip netns entries
+	//    without a namespace.
 	files, err := sweepDirs(dir, o.DryRun)
 	errs = append(errs, err)
-	r.Files = files
+	etc, err := sweepEtcNetns(dir, o.DryRun, log)
+	errs = append(errs, err)
+	r.Files = append(files, etc...)
 	return r, errors.Join(errs...)
 }
 

@@ -23,7 +23,8 @@ import (
 //
 //  1. per-sandbox host rules (from the record);
 //  2. the host veth (only a link carrying the sandbox's owner alias);
-//  3. NetnsRunDir/<name>, if it is the sandbox's namespace mount;
+//  3. NetnsEtcDir/<name>, if ours and the name is not another sandbox's;
+//     NetnsRunDir/<name>, if it is the sandbox's namespace mount;
 //  4. the sandbox's init, if it is still the same process (pid and start
 //     time), and so everything in its pid namespace;
 //  5. the address lease, the name, and last the record itself, so that a
@@ -69,7 +70,10 @@ func Reap(dir *state.Dir, rec *state.Sandbox, log *slog.Logger) error {
 		}
 	}
 
-	// 3. The namespace's name for `ip netns`.
+	// 3. The namespace's files and name for `ip netns`.
+	if netnsPath != "" {
+		fail("removing "+etcNetnsPath(rec.Name), reapEtcNetns(dir, rec))
+	}
 	switch {
 	case netnsPath == "":
 	case netnsErr != nil:

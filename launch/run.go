@@ -103,7 +103,7 @@ func Run(spec Spec) (code int, retErr error) {
 	id := state.NewID()
 	name := spec.Name
 	if name == "" {
-		name = "nsj-" + id
+		name = DefaultName(id)
 	}
 	hostname := spec.Hostname
 	if hostname == "" {
@@ -246,24 +246,23 @@ func Run(spec Spec) (code int, retErr error) {
 		return sandbox.ExitSetup, fmt.Errorf("sandbox dir: %w", err)
 	}
 	undo.push("remove sandbox files", func() error { return os.RemoveAll(sbDir) })
-	resolvPath, hostsPath := filepath.Join(sbDir, "resolv.conf"), filepath.Join(sbDir, "hosts")
-	nsswitchPath := ""
-	if err := os.WriteFile(resolvPath, dns.Render(dnsConf), 0o644); err != nil {
-		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", resolvPath, err)
-	}
+	// The files bind-mounted over the sandbox's /etc, by their name there
+	// (also what a named sandbox gets in NetnsEtcDir/NAME).
 	hosts, err := dns.Hosts(hostname, addrs.Addr.Addr(), spec.ExtraHosts)
 	if err != nil {
 		return sandbox.ExitSetup, err
 	}
-	if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
-		return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", hostsPath, err)
-	}
+	etcFiles := map[string][]byte{"resolv.conf": dns.Render(dnsConf), "hosts": hosts}
 	if bridged {
 		if ns := dns.Nsswitch(); ns != nil {
-			nsswitchPath = filepath.Join(sbDir, "nsswitch.conf")
-			if err := os.WriteFile(nsswitchPath, ns, 0o644); err != nil {
-				return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", nsswitchPath, err)
-			}
+			etcFiles["nsswitch.conf"] = ns
+		}
+	}
+	etcPaths := map[string]string{}
+	for f, b := range etcFiles {
+		etcPaths[f] = filepath.Join(sbDir, f)
+		if err := os.WriteFile(etcPaths[f], b, 0o644); err != nil {
+			return sandbox.ExitSetup, fmt.Errorf("writing %s: %w", etcPaths[f], err)
 		}
 	}
 	st.done("compile")
@@ -274,7 +273,7 @@ func Run(spec Spec) (code int, retErr error) {
 		Workdir: spec.Workdir, WorkdirExplicit: spec.WorkdirExplicit,
 		FallbackWorkdirs: []string{spec.User.Home, "/"},
 		UID:              spec.User.UID, GID: spec.User.GID, Groups: spec.User.WithoutGroups(policy.DroppedGroups(p.Security.Keep)),
-		Hostname: hostname, ResolvConf: resolvPath, Hosts: hostsPath, Nsswitch: nsswitchPath,
+		Hostname: hostname, ResolvConf: etcPaths["resolv.conf"], Hosts: etcPaths["hosts"], Nsswitch: etcPaths["nsswitch.conf"],
 		IPv6: p.Network.IPv6 && bridged, ReadOnly: spec.ReadOnly,
 	}
 	if bridged {
@@ -367,12 +366,24 @@ func Run(spec Spec) (code int, retErr error) {
 	}
 
 	// 8. A named sandbox is visible to ip netns as /run/netns/NAME, once
-	//    its network is complete.
+	//    its network is complete, with its /etc files in NetnsEtcDir/NAME.
 	if spec.Name != "" {
 		if err := BindNetns(spec.Name, child.Pid); err != nil {
 			return sandbox.ExitSetup, err
 		}
 		undo.push("unbind /run/netns entry", func() error { return UnbindNetns(spec.Name) })
+		// 8b. Its files for `ip netns exec NAME` (the record names the
+		//     sandbox, so Reap finds them), after the namespace's entry:
+		//     gc takes an entry without one for a leftover.
+		ours, err := WriteEtcNetns(spec.Name, etcFiles)
+		if err != nil {
+			return sandbox.ExitSetup, err
+		}
+		if ours {
+			undo.push("remove /etc/netns entry", func() error { return RemoveEtcNetns(spec.Name) })
+		} else {
+			log.Warn("left alone, not written by nsjail-net: `ip netns exec` will use its files", "path", etcNetnsPath(spec.Name))
+		}
 		st.done("netns name")
 	}
 
@@ -399,6 +410,10 @@ func Run(spec Spec) (code int, retErr error) {
 	st.last = time.Now()
 	return code, child.Err()
 }
+
+// DefaultName is the name recorded for a sandbox started without one: its
+// hostname's base, and never a name the user gave (see Row.Ref).
+func DefaultName(id string) string { return "nsj-" + id }
 
 // resolvConfFor gives the sandbox's resolv.conf and its resolver's
 // upstreams. A bridged sandbox asks its own resolver on 127.0.0.53, which

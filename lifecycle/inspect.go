@@ -40,7 +40,7 @@ type Info struct {
 	Firewall      []FirewallTable   `json:"firewall"`
 	HostRules     []string          `json:"host_rules"`
 	DNSQueries    []dns.QueryRecord `json:"dns_queries"`
-	Warnings      []string          `json:"warnings,omitempty"`
+	Warnings      []string          `json:"warnings"`
 }
 
 // Interface is a link inside the sandbox.
@@ -93,7 +93,7 @@ func Inspect(rec *state.Sandbox, o InspectOptions) (*Info, error) {
 		Row: RowOf(rec, time.Now()), ProfileOrigin: rec.ProfileOrigin, Stage: rec.Stage,
 		HostVeth: rec.HostVeth, Bridge: rec.Bridge,
 		Interfaces: []Interface{}, Routes: []Route{}, Published: []Published{},
-		Firewall: []FirewallTable{}, HostRules: []string{},
+		Firewall: []FirewallTable{}, HostRules: []string{}, Warnings: []string{},
 	}
 	warn := func(format string, a ...any) { info.Warnings = append(info.Warnings, fmt.Sprintf(format, a...)) }
 

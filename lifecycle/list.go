@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nsjail-net/nsjail-net/launch"
 	"github.com/nsjail-net/nsjail-net/state"
 )
 
@@ -42,6 +43,26 @@ func RowOf(rec *state.Sandbox, now time.Time) Row {
 		UptimeSeconds: int64(up / time.Second), Command: cmd,
 		Persistent: rec.Persistent, Launcher: rec.Owner.PID,
 	}
+}
+
+// Ref is how a command names the sandbox of r: its name, or its id when
+// it was started without one.
+func (r Row) Ref() string {
+	if r.Name == "" || r.Name == launch.DefaultName(r.ID) {
+		return r.ID
+	}
+	return r.Name
+}
+
+// WriteRefs writes one Ref a line (list -q), for scripts:
+// `for s in $(nsjail-net list -q); do nsjail-net stop "$s"; done`.
+func WriteRefs(w io.Writer, rows []Row) error {
+	var b strings.Builder
+	for _, r := range rows {
+		b.WriteString(r.Ref() + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // Rows returns the live sandboxes (those set up far enough to have a

@@ -120,3 +120,22 @@ func TestDoctorRendering(t *testing.T) {
 		t.Errorf("JSON status: %s", js)
 	}
 }
+
+func TestWriteRefs(t *testing.T) {
+	rows := []Row{
+		{Name: "lab1", ID: "0123abcd"},
+		{Name: "nsj-89abcdef", ID: "89abcdef"}, // started without --name
+		{Name: "nsj-other", ID: "76543210"},    // a name the user gave
+	}
+	var b bytes.Buffer
+	if err := WriteRefs(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	if want := "lab1\n89abcdef\nnsj-other\n"; b.String() != want {
+		t.Errorf("WriteRefs:\n%q\nwant\n%q", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteRefs(&b, nil); err != nil || b.Len() != 0 {
+		t.Errorf("WriteRefs of nothing: %q, %v; want no output", b.String(), err)
+	}
+}

@@ -110,6 +110,21 @@ func (d *Dir) readName(name string) (*nameClaim, error) {
 	return &c, nil
 }
 
+// NameHolder returns the id of the sandbox holding name, or "" when no
+// sandbox holds it.
+func (d *Dir) NameHolder(name string) (string, error) {
+	if err := ValidName(name); err != nil {
+		return "", err
+	}
+	c, err := d.readName(name)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
 // ReleaseName frees name if sandbox id holds it. A name not held is
 // success; one held by another sandbox is refused with ErrNotOwner.
 func (d *Dir) ReleaseName(name, id string) error {

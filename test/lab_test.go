@@ -12,6 +12,7 @@ package test
 //	| default via 2001:db8:1::2  |             |        198.51.100.1/24       |
 //	| tmpfs /run/netns           |             |        198.51.100.7/32       |
 //	| tmpfs /run/nsjail-net      |             |        2001:db8:1::2/64      |
+//	| tmpfs /etc/netns           |             |                              |
 //	| /etc/resolv.conf: lab's    |             |        2001:db8:1::10/128    |
 //	| /sys: this netns' sysfs    |             | no route to 10.213.0.0/16    |
 //	+----------------------------+             +------------------------------+
@@ -80,6 +81,9 @@ const (
 	// labNetnsDir is iproute2's named-netns directory inside the lab host
 	// (a private tmpfs).
 	labNetnsDir = "/run/netns"
+	// labNetnsEtcDir is iproute2's per-namespace /etc directory inside the
+	// lab host (a private tmpfs: never the machine's own /etc/netns).
+	labNetnsEtcDir = "/etc/netns"
 
 	// defaultRunTimeout bounds Run and NSJ.
 	defaultRunTimeout = 60 * time.Second
@@ -271,7 +275,7 @@ func hostSetupScript(resolvSetup []string, remountSys bool) string {
 		// sysfs of this netns, so /sys/class/net shows the lab's links.
 		lines = append(lines, "mount -t sysfs lab-sysfs /sys")
 	}
-	for _, dir := range []string{labNetnsDir, labStateDir} {
+	for _, dir := range labMountpoints {
 		lines = append(lines,
 			"mkdir -p "+shellQuote(dir),
 			"mount -t tmpfs -o mode=0755 lab-tmpfs "+shellQuote(dir))

@@ -69,8 +69,10 @@ func mountpoints() func() {
 		lock.Close()
 		return func() {}
 	}
-	for _, d := range []string{labNetnsDir, labStateDir} {
-		_ = os.Mkdir(d, 0o755)
+	for _, d := range labMountpoints {
+		if os.Mkdir(d, 0o755) == nil && d == labNetnsEtcDir {
+			_ = os.WriteFile(etcNetnsMade, nil, 0o600)
+		}
 	}
 	return func() {
 		defer lock.Close()
@@ -80,9 +82,22 @@ func mountpoints() func() {
 		for _, d := range []string{labNetnsDir, labStateDir} {
 			_ = os.Remove(d) // only if still empty
 		}
+		// /etc/netns only if a test process made it: the machine may have
+		// its own, empty or not.
+		if _, err := os.Stat(etcNetnsMade); err == nil {
+			_ = os.Remove(labNetnsEtcDir) // only if still empty
+			_ = os.Remove(etcNetnsMade)
+		}
 		_ = os.Remove(testsLock)
 	}
 }
+
+// labMountpoints are the directories every lab covers with a tmpfs.
+var labMountpoints = []string{labNetnsDir, labStateDir, labNetnsEtcDir}
+
+// etcNetnsMade marks that a test process created labNetnsEtcDir on the
+// machine (it had none), so that the last one out removes it.
+const etcNetnsMade = testsLock + ".etc-netns"
 
 // launcher returns the binary to test: $NSJAIL_NET_BIN if set, else a
 // fresh build of ./cmd/nsjail-net into dir.

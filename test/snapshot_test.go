@@ -16,6 +16,7 @@ package test
 //	route6 ...                                      `ip -6 route show table all`, sorted
 //	rule4 / rule6 ...                               `ip rule`, sorted
 //	netns NAME                                      /run/netns, sorted
+//	etcnetns NAME/resolv.conf                       /etc/netns, recursive, names only
 //	state leases/                                   state dir, recursive, names only, dirs end in "/"
 //
 // iptables lines keep their order (it matters: jumps are inserted first).
@@ -66,7 +67,7 @@ func (l *Lab) Snapshot(t testing.TB) string {
 			lines = append(lines, line)
 		}
 	}
-	for _, d := range []struct{ section, dir string }{{"netns", labNetnsDir}, {"state", labStateDir}} {
+	for _, d := range []struct{ section, dir string }{{"netns", labNetnsDir}, {"etcnetns", labNetnsEtcDir}, {"state", labStateDir}} {
 		files, err := listTree(l.HostPath(d.dir))
 		if err != nil {
 			t.Fatalf("snapshot: listing %s: %v", d.dir, err)

@@ -17,11 +17,13 @@ func gcCommand() *cli.Command {
 		Usage: "remove what sandboxes of dead launchers left behind",
 		Description: `Removes everything whose owner is gone: the sandboxes whose launcher died
 (SIGKILL, a crash, a power cut within a boot) with their host veths, host
-rules, address leases, names, /run/netns entries and state files; then any
-host veth or per-sandbox iptables rule tagged with the id of a sandbox that is
-not live. Live sandboxes, persistent ones whose supervisor is alive, the shared
+rules, address leases, names, /run/netns and /etc/netns entries and state
+files; then any host veth or per-sandbox iptables rule tagged with the id of a
+sandbox that is not live, and any /etc/netns entry nsjail-net wrote for a
+namespace that no longer exists. Live sandboxes, persistent ones whose supervisor is alive, the shared
 base (bridge, NAT, chains) and anything without nsjail-net's owner tag are
-never touched. Prints what it removed; nothing when there was nothing.
+never touched. Prints what it removed; nothing when there was nothing. --json
+prints one object of arrays, [] for nothing (see docs/json.md).
 
 'run' does the same, cheaply, at most once a minute when it starts.
 
@@ -82,7 +84,7 @@ func writeGCReport(w io.Writer, r launch.GCReport, dry bool) {
 		items []string
 	}{
 		{"sandbox", r.Sandboxes}, {"lease", r.Leases}, {"name", r.Names},
-		{"link", r.Links}, {"rule", r.Rules}, {"dir", r.Files},
+		{"port", r.Ports}, {"link", r.Links}, {"rule", r.Rules}, {"dir", r.Files},
 	} {
 		for _, it := range s.items {
 			fmt.Fprintf(w, "%s %s %s\n", verb, s.kind, it)

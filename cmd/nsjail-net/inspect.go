@@ -21,7 +21,7 @@ it with their packet and byte counters: a REJECT or DROP rule whose counters
 grow is traffic being blocked. NAME is a sandbox name or id (see list).
 
 The sandbox's network is read from outside through its namespace; nothing in
-it is changed.
+it is changed. --json prints one object, its keys described in docs/json.md.
 
 Examples:
    sudo nsjail-net inspect lab1

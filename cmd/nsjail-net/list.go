@@ -21,16 +21,19 @@ func listCommand() *cli.Command {
 program, how long it has run, and its command. Persistent sandboxes (made by
 create) are marked. With --json, prints an array of objects with the fields
 name, id, pid, profile, ip, ip6, created (RFC 3339), uptime_seconds, command
-(an array), persistent and launcher_pid.
+(an array), persistent and launcher_pid (see docs/json.md). With -q, prints
+only their names, one a line (the id of a sandbox started without a name).
 
 Sandboxes whose launcher died are not listed; a note on stderr counts them,
 and 'nsjail-net gc' removes them.
 
 Examples:
    sudo nsjail-net list
+   sudo nsjail-net list -q
    sudo nsjail-net list --json | jq -r '.[].name'`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of a table"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only names (ids of unnamed sandboxes), one a line"},
 		},
 		Action: listAction,
 	})
@@ -57,9 +60,14 @@ func listAction(c *cli.Context) error {
 			fmt.Fprintf(os.Stderr, "nsjail-net: %d sandbox(es) of dead launchers not shown: `nsjail-net gc` removes them\n", dead)
 		}
 	}
-	if c.Bool("json") {
+	switch {
+	case c.Bool("json") && c.Bool("quiet"):
+		return usageError(c, errors.New("--json and --quiet: choose one"))
+	case c.Bool("json"):
 		err = lifecycle.WriteJSON(os.Stdout, rows)
-	} else {
+	case c.Bool("quiet"):
+		err = lifecycle.WriteRefs(os.Stdout, rows)
+	default:
 		err = lifecycle.WriteTable(os.Stdout, rows)
 	}
 	if err = errors.Join(err, readErr); err != nil {

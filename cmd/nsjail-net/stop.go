@@ -65,14 +65,16 @@ func stopAction(c *cli.Context) error {
 	if timeout < 0 {
 		return usageError(c, fmt.Errorf("--timeout %v: must not be negative", timeout))
 	}
-	dir, rec, err := findSandbox(g, args[0])
+	_, rec, err := findSandbox(g, args[0])
 	if err != nil {
 		return failSetup(err)
 	}
 	if err := stopSandbox(rec, sig, timeout, g.log); err != nil {
 		return failSetup(err)
 	}
-	waitRemoved(dir, rec)
+	if err := waitRemoved(rec); err != nil {
+		return failSetup(err)
+	}
 	return nil
 }
 
@@ -119,20 +121,17 @@ func waitDead(p state.Owner, timeout time.Duration) bool {
 	return true
 }
 
-// waitRemoved waits, briefly, for the supervising launcher to finish its
-// clean-up (its record disappears, or it dies), so that stop returning
-// means the sandbox is gone.
-func waitRemoved(dir *state.Dir, rec *state.Sandbox) {
-	if rec.Persistent {
-		return
+// waitRemoved waits until the supervising launcher has finished its
+// clean-up, so that stop returning means the sandbox is gone: `list` no
+// longer shows it and its name is free. The launcher releases the lease,
+// the name and what the program left after it removes the record, so its
+// exit is the end, not the record's removal. The same holds for a
+// persistent sandbox, whose detached launcher exits once its pause did.
+func waitRemoved(rec *state.Sandbox) error {
+	if !waitDead(rec.Owner, stopCleanupWait) {
+		return fmt.Errorf("sandbox %q: its launcher (%s) has not finished its clean-up %v after the program exited", rec.Name, rec.Owner, stopCleanupWait)
 	}
-	deadline := time.Now().Add(stopCleanupWait)
-	for time.Now().Before(deadline) && rec.Owner.Alive() {
-		if _, err := dir.ReadSandbox(rec.ID); errors.Is(err, state.ErrNotFound) {
-			return
-		}
-		time.Sleep(stopPoll)
-	}
+	return nil
 }
 
 // parseSignal accepts TERM, SIGTERM, term and 15.
