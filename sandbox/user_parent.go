@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -181,39 +182,31 @@ func (u *User) WithoutGroups(names []string) []int {
 }
 
 func (u *User) withoutGroups(names []string, nss nssTool) []int {
-	drop := map[int]bool{}
-	for _, n := range names {
-		if gid, ok := lookupGroupID(n, nss); ok {
-			drop[gid] = true
-		}
-	}
 	out := []int{}
 	for _, g := range u.Groups {
-		if !drop[g] {
+		if !slices.Contains(names, groupName(g, nss)) {
 			out = append(out, g)
 		}
 	}
 	return out
 }
 
-// lookupGroupID resolves a group name with os/user, then "getent group".
-func lookupGroupID(name string, nss nssTool) (int, bool) {
-	if g, err := user.LookupGroup(name); err == nil {
-		gid, err := strconv.Atoi(g.Gid)
-		return gid, err == nil
+// groupName names gid with os/user, then "getent group" (a group of LDAP,
+// say); "" when neither knows it. Only the user's own groups are looked up,
+// so that the common case, groups in /etc/group, starts no process: each
+// getent costs milliseconds of every launch.
+func groupName(gid int, nss nssTool) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		return g.Name
 	}
-	if !nssKey(name) {
-		return 0, false
-	}
-	out, err := nss("getent", "group", name)
+	out, err := nss("getent", "group", strconv.Itoa(gid))
 	if err != nil {
-		return 0, false
+		return ""
 	}
 	// name:password:gid:members
 	f := strings.Split(firstLine(out), ":")
-	if len(f) != 4 {
-		return 0, false
+	if len(f) != 4 || f[2] != strconv.Itoa(gid) {
+		return ""
 	}
-	gid, err := strconv.ParseUint(f[2], 10, 31)
-	return int(gid), err == nil
+	return f[0]
 }

@@ -23,8 +23,10 @@ func fakeNSS(calls *[]string) nssTool {
 			return []byte("broken:*:x:70000::/:/bin/sh\n"), nil
 		case "id -G ldapuser":
 			return []byte("70000 70010 70011\n"), nil
-		case "getent group ldapdocker":
+		case "getent group 70010":
 			return []byte("ldapdocker:*:70010:ldapuser\n"), nil
+		case "getent group 70011":
+			return []byte("ldapstaff:*:70011:ldapuser\n"), nil
 		}
 		return nil, notFound
 	}
@@ -85,6 +87,18 @@ func TestWithoutGroupsNSS(t *testing.T) {
 	got := u.withoutGroups([]string{"ldapdocker", "nosuchgroup-xyz", "-x"}, fakeNSS(&calls))
 	if want := []int{70000, 70011}; !slices.Equal(got, want) {
 		t.Fatalf("withoutGroups = %v, want %v (NSS calls %q)", got, want, calls)
+	}
+}
+
+// Dropping groups costs no process for a user whose groups are all in
+// /etc/group (root's here), however many names are dropped: a getent per
+// name took 28 ms of every launch.
+func TestWithoutGroupsStartsNoProcessForLocalGroups(t *testing.T) {
+	var calls []string
+	u := &User{Name: "root", Groups: []int{0}}
+	got := u.withoutGroups([]string{"docker", "libvirt", "incus-admin", "lxd"}, fakeNSS(&calls))
+	if !slices.Equal(got, []int{0}) || len(calls) > 0 {
+		t.Fatalf("withoutGroups = %v with NSS calls %q, want [0] and none", got, calls)
 	}
 }
 
