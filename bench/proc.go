@@ -10,10 +10,20 @@ import (
 	"strings"
 )
 
-// childRunning reports whether a child of pid (any of its threads) is
-// running a program named comm: for a launcher, that its sandboxed
-// program has been exec'd.
+// childRunning reports whether a child or grandchild of pid is running a
+// program named comm: for a launcher, that its sandboxed program (the
+// child of the sandbox's init) has been exec'd.
 func childRunning(pid int, comm string) bool {
+	return descendantRunning(pid, comm, 2)
+}
+
+// descendantRunning reports whether a descendant of pid, at most depth
+// generations down, is named comm: the launcher's program is its
+// grandchild, under the sandbox's init.
+func descendantRunning(pid int, comm string, depth int) bool {
+	if depth == 0 {
+		return false
+	}
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, t := range tasks {
 		b, err := os.ReadFile(t)
@@ -23,6 +33,9 @@ func childRunning(pid int, comm string) bool {
 		for _, f := range strings.Fields(string(b)) {
 			c, err := os.ReadFile("/proc/" + f + "/comm")
 			if err == nil && string(bytes.TrimSpace(c)) == comm {
+				return true
+			}
+			if child, err := strconv.Atoi(f); err == nil && descendantRunning(child, comm, depth-1) {
 				return true
 			}
 		}

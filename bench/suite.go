@@ -26,8 +26,9 @@ type results struct {
 	burst    burstResult
 	live     liveResult
 	warnings []string
-	// failed names the rows with failed runs: such a run is not written
-	// over the committed results.
+	// failed names the rows and phases that failed (a failed launch, a
+	// phase that measured nothing): such a run is not written over the
+	// committed results.
 	failed []string
 }
 
@@ -155,6 +156,7 @@ func stepsPhase(l *lab, res *results) error {
 		sp, err := l.benchSteps(p)
 		if err != nil {
 			res.warn("step timings: %v", err)
+			res.failed = append(res.failed, "steps "+p)
 			continue
 		}
 		res.steps = append(res.steps, sp)
@@ -168,6 +170,7 @@ func throughputPhase(l *lab, res *results) error {
 	if res.tput, err = l.benchThroughput(); err != nil {
 		res.tput.Err = err.Error()
 		res.warn("throughput: %v", err)
+		res.failed = append(res.failed, "throughput")
 	}
 	return nil
 }
@@ -192,6 +195,7 @@ func memoryPhase(l *lab, res *results) error {
 		o := <-ch
 		if o.err != nil {
 			res.warn("memory: %v", o.err)
+			res.failed = append(res.failed, "memory")
 		}
 		res.rss = append(res.rss, o.r)
 	}
@@ -211,6 +215,7 @@ func livePhase(l *lab, res *results) error {
 	if res.live, err = l.benchLive(); err != nil {
 		res.live.Skipped = err.Error()
 		res.warn("flat cost: %v", err)
+		res.failed = append(res.failed, "flat cost")
 	}
 	return nil
 }
