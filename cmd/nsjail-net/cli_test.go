@@ -160,6 +160,9 @@ func TestCLIErrorsGolden(t *testing.T) {
 		{"--state-dir", "run", "list"},
 		{"--bridge", "a-bridge-name-too-long", "list"},
 		{"run", "--allow", "bad", "--", "true"},
+		// A port list is one value (the documented "udp:...:53,5353"), not
+		// two flags: past the flag checks, to the root check.
+		{"run", "--allow", "udp:198.51.100.7:53,5353", "--deny", "tcp:*:22,23", "--", "true"},
 		{"run", "--deny", "tcp:10.0.0.0/8:99999", "--", "true"},
 		{"run", "--dns", "x", "--", "true"},
 		{"run", "--publish", "80", "--", "true"},

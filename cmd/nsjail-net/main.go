@@ -63,10 +63,13 @@ Exit status, for every command:
    126, 127  run, exec: the program cannot be executed, or is not found
    128+N     run, exec: the program was killed by signal N
    other     run, exec: the program's own exit status`,
-		ErrWriter:       os.Stderr,
-		HideHelpCommand: true,
-		Flags:           globalFlags(),
-		Action:          unknownCommand,
+		ErrWriter: os.Stderr,
+		// A flag's value is one value: --allow's port lists hold commas
+		// ("udp:198.51.100.7:53,5353"); repeat a flag to give several.
+		DisableSliceFlagSeparator: true,
+		HideHelpCommand:           true,
+		Flags:                     globalFlags(),
+		Action:                    unknownCommand,
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError(c, err)
 		},
