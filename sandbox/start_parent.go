@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -208,16 +207,12 @@ func (c *Child) Continue() error {
 func (c *Child) watchProgram() {
 	init := c.Pid
 	if c.nested {
-		if init = ProgramOf(c.Pid); init == 0 {
-			return
+		init = ProgramOf(c.Pid) // the init stage, child of what we started
+	}
+	if prog := ProgramOf(init); prog > 0 {
+		if fd, err := unix.PidfdOpen(prog, 0); err == nil {
+			c.prog = fd
 		}
-	}
-	kids := childrenOf(strconv.Itoa(init))
-	if len(kids) == 0 {
-		return
-	}
-	if fd, err := unix.PidfdOpen(kids[0], 0); err == nil {
-		c.prog = fd
 	}
 }
 

@@ -76,13 +76,9 @@ func TestRootEquivalentGroupsDropped(t *testing.T) {
 	for strings.Contains(string(group), fmt.Sprintf(":%d:", gid)) {
 		gid++
 	}
-	p := filepath.Join(t.TempDir(), "group")
 	// An existing docker group is renamed away in the lab's copy.
 	base := strings.ReplaceAll(string(group), "\ndocker:", "\nwas-docker:")
-	if err := os.WriteFile(p, []byte(base+fmt.Sprintf("docker:x:%d:nobody\n", gid)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l.MustRun(t, "mount", "--bind", p, "/etc/group")
+	l.bindEtc(t, "group", base+fmt.Sprintf("docker:x:%d:nobody\n", gid))
 	member := func(args ...string) bool {
 		t.Helper()
 		r := l.NSJ(t, append(append([]string{"run", "--user", "nobody"}, args...), "--", "id", "-G")...)

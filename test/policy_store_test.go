@@ -41,22 +41,21 @@ func newLabUser(t *testing.T, l *Lab) *labUser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := t.TempDir()
-	for name, add := range map[string]string{
-		"passwd": fmt.Sprintf("%s:x:%d:%d:nsjail-net test:%s:/bin/sh\n", u.name, uid, uid, u.home),
-		"group":  fmt.Sprintf("%s:x:%d:\n", u.name, uid),
-	} {
-		base := passwd
-		if name == "group" {
-			base = group
-		}
-		p := filepath.Join(files, name)
-		if err := os.WriteFile(p, append(append([]byte(nil), base...), add...), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		l.MustRun(t, "mount", "--bind", p, "/etc/"+name)
-	}
+	l.bindEtc(t, "passwd", string(passwd)+fmt.Sprintf("%s:x:%d:%d:nsjail-net test:%s:/bin/sh\n", u.name, uid, uid, u.home))
+	l.bindEtc(t, "group", string(group)+fmt.Sprintf("%s:x:%d:\n", u.name, uid))
 	return u
+}
+
+// bindEtc replaces /etc/NAME with content in the lab host's view only (a
+// bind mount in the lab's own mount namespace; the machine's file is not
+// touched).
+func (l *Lab) bindEtc(t *testing.T, name, content string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.MustRun(t, "mount", "--bind", p, "/etc/"+name)
 }
 
 // mkdir makes dir (under the user's home, or a new directory in /tmp when

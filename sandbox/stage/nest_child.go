@@ -2,7 +2,6 @@ package stage
 
 import (
 	"os"
-	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -27,11 +26,7 @@ func nest() {
 	if err := unix.Unshare(unix.CLONE_NEWPID); err != nil {
 		os.Exit(125) // the launcher reads EOF and reports the stage gone
 	}
-	// As pid 1 of the nested namespace the real stage ignores these
-	// anyway; here they would end this stage, and with it the program,
-	// when the terminal sends them to the job. Caught, not ignored, so
-	// that the stage starts with its defaults.
-	signal.Notify(make(chan os.Signal, 1), unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	dropExitSignals()
 	// Forked from this (locked) thread, whose children go to the nested
 	// namespace. No Pdeathsig here: the child sees no parent across the
 	// namespace, and arms its own (Init).

@@ -32,7 +32,7 @@ import (
 // SIGHUP and SIGQUIT, so those are caught here and dropped. Caught, not
 // ignored: the program gets them at their defaults.
 func runAsInit(sock *os.File, path string, cfg *ChildConfig) {
-	signal.Notify(make(chan os.Signal, 1), unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	dropExitSignals()
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail(sock, step("set not dumpable", err))
 	}
@@ -70,4 +70,13 @@ func reapUntil(program int) unix.WaitStatus {
 			return ws
 		}
 	}
+}
+
+// dropExitSignals catches and drops the signals on which Go's runtime would
+// exit (SIGINT, SIGTERM, SIGHUP, SIGQUIT): a stage that stays beside the
+// program must not end, and end the program with it, when the terminal
+// sends them to the whole job. Caught, not ignored: a program forked
+// afterwards starts with them at their defaults.
+func dropExitSignals() {
+	signal.Notify(make(chan os.Signal, 1), unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 }
