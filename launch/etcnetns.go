@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +65,14 @@ func WriteEtcNetns(name string, files map[string][]byte) (ours bool, retErr erro
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return false, fmt.Errorf("creating %s: %w", path, err)
 	}
-	for f, b := range files {
+	// resolv.conf first: its mark is what says the entry is ours, should
+	// a crash interrupt the rest.
+	names := slices.Sorted(maps.Keys(files))
+	if i := slices.Index(names, "resolv.conf"); i > 0 {
+		names[0], names[i] = names[i], names[0]
+	}
+	for _, f := range names {
+		b := files[f]
 		if !bytes.HasPrefix(b, []byte(dns.GeneratedMark)) {
 			return false, fmt.Errorf("writing %s/%s: content lacks the %q mark", path, f, dns.GeneratedMark)
 		}

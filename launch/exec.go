@@ -159,7 +159,7 @@ func execForeignNetns(spec ExecSpec, sigs chan os.Signal) (code int, err error, 
 		ReadOnly: spec.ReadOnly,
 	}
 	cfg.Hide = policy.HiddenFor(nil, nil, spec.User.UID)
-	if rc := filepath.Join("/etc/netns", spec.Name, "resolv.conf"); fileExists(rc) {
+	if rc := filepath.Join(etcNetnsPath(spec.Name), "resolv.conf"); fileExists(rc) {
 		cfg.ResolvConf = rc
 	}
 	child, err := sandbox.StartJoin(cfg, spec.Stdio, netNS, utsNS, nil)

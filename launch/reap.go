@@ -89,12 +89,17 @@ func Reap(dir *state.Dir, rec *state.Sandbox, log *slog.Logger) error {
 	// 4. The sandbox's init (pid 1 of its pid namespace), if the
 	//    parent-death signal did not take it: killing it ends every process
 	//    of the sandbox. Wait until it is gone, so that nothing still runs
-	//    in the namespace when its address, name and ports are released;
-	//    if it does not go, keep them (and the record) for the next gc.
+	//    in the namespace when its address and name are released; if it
+	//    does not go, stop here and keep the record for the next gc (the
+	//    sweep's ReapLeases, which knows only the dead launcher, may still
+	//    free the address meanwhile).
 	if rec.Pid > 0 && rec.PidStart != 0 {
 		init := state.Owner{PID: rec.Pid, StartTime: rec.PidStart}
 		if init.Alive() {
-			fail(fmt.Sprintf("killing the sandbox's init (pid %d)", rec.Pid), killAndWait(init))
+			if err := killAndWait(init); err != nil {
+				fail(fmt.Sprintf("killing the sandbox's init (pid %d)", rec.Pid), err)
+				return errors.Join(errs...)
+			}
 			log.Debug("killed the init of a dead launcher's sandbox", "sandbox", rec.ID, "pid", rec.Pid)
 		}
 	}

@@ -337,7 +337,9 @@ func Run(spec Spec) (code int, retErr error) {
 		//      already, for gc. Undo waits for the add before deleting.
 		hostAdd := goAsync(func() error { return nat.AddRules(hostRules) })
 		undo.push("delete host rules (in parallel with the veth's deletion)", func() error {
-			_ = hostAdd.wait()
+			if hostAdd.wait() != nil {
+				return nil // AddRules took back what it had added
+			}
 			hostDel = goAsync(func() error { return nat.DeleteRules(hostRules) })
 			return nil
 		})

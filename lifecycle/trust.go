@@ -96,13 +96,18 @@ func (s TrustStore) Trust(p *policy.Profile) ([]TrustedFile, error) {
 	return files, err
 }
 
-// Revoke forgets path; a path not trusted is success.
-func (s TrustStore) Revoke(path string) error {
+// Revoke forgets path, and reports whether the store had it.
+func (s TrustStore) Revoke(path string) (bool, error) {
 	abs, err := canonical(path)
 	if err != nil {
 		abs = path
 	}
-	return s.update(func(m map[string]trustRecord) { delete(m, abs) })
+	had := false
+	err = s.update(func(m map[string]trustRecord) {
+		_, had = m[abs]
+		delete(m, abs)
+	})
+	return had, err
 }
 
 // untrusted is the error for a profile the store has no record of.

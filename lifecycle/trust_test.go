@@ -230,7 +230,7 @@ func TestTrustStore(t *testing.T) {
 		t.Errorf("older record, the file now extends: %v, want ErrChanged", err)
 	}
 
-	if err := x.store.Revoke(x.proj); err != nil {
+	if had, err := x.store.Revoke(x.proj); err != nil || !had {
 		t.Fatal(err)
 	}
 	if err := x.store.Check(p); !errors.Is(err, ErrUntrusted) {

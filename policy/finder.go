@@ -28,6 +28,12 @@ type Finder struct {
 	// Builtin holds the built-in profiles ("<name>.toml" at its root); nil
 	// means profiles.FS, the ones embedded in the binary.
 	Builtin fs.FS
+	// UserDir is the invoking user's profile directory among Dirs (""
+	// for none): built-in names are never taken from it, whatever its
+	// owners. The sandboxed program may run as that user and can put a
+	// directory there, or a link to one only root writes, before it
+	// exists; the root-only check sees only where the link leads.
+	UserDir string
 
 	own owners
 }
@@ -39,10 +45,11 @@ type Finder struct {
 func NewFinder(extra []string) *Finder {
 	dirs := append([]string(nil), extra...)
 	dirs = append(dirs, SystemDir)
-	if d := UserDir(os.Getenv, lookupHome); d != "" {
+	d := UserDir(os.Getenv, lookupHome)
+	if d != "" {
 		dirs = append(dirs, d)
 	}
-	return &Finder{Dirs: dirs}
+	return &Finder{Dirs: dirs, UserDir: d}
 }
 
 // UserDir returns the invoking user's profile directory, ConfigDir +
@@ -194,6 +201,9 @@ func (f *Finder) find(name string, after *source) (*source, error) {
 // a built-in name and the file is not one only root could have written.
 func (f *Finder) findIn(i int, name string, builtin bool) (*source, error) {
 	dir := f.Dirs[i]
+	if builtin && dir == f.UserDir {
+		return nil, nil
+	}
 	file := filepath.Join(dir, name+".toml")
 	d, err := f.own.openDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -16,6 +16,28 @@ import (
 // TestBuiltinNameNotShadowed: a file with a built-in name is used only when
 // root alone could have written it and every directory above it; else
 // Load passes over it to the built-in, and List marks it ignored.
+// The invoking user's directory never supplies a built-in name, even one
+// whose file and directories only root could write (a link the sandbox
+// put there before the directory existed leads to such a one); other
+// names are still found there.
+func TestBuiltinNameNeverFromUserDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "profiles")
+	mustMkdir(t, dir)
+	mustWrite(t, filepath.Join(dir, "offline.toml"), "description = \"from the user dir\"\n[network]\nmode = \"bridge\"\n", 0o644)
+	mustWrite(t, filepath.Join(dir, "mine.toml"), "description = \"mine\"\n", 0o644)
+	f := &Finder{Dirs: []string{dir}, UserDir: dir}
+	p, err := f.Load("offline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Origin != OriginBuiltin {
+		t.Errorf("offline came from %s, want the built-in", p.Origin)
+	}
+	if p, err := f.Load("mine"); err != nil || p.Origin == OriginBuiltin {
+		t.Errorf("mine: %v, %v; want the user dir's file", p, err)
+	}
+}
+
 func TestBuiltinNameNotShadowed(t *testing.T) {
 	const body = "description = \"from the directory\"\n[network]\nmode = \"bridge\"\n"
 	tests := []struct {

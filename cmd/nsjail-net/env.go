@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -89,12 +91,23 @@ func programEnv(base []string, u *sandbox.User, switched, clear bool, extra []st
 const maxEnvFileSize = 1 << 20
 
 // readEnvFile reads an --env-file.
-func readEnvFile(path string) ([]string, error) {
+//
+// The launcher reads it as root: a file the program's user could not read
+// (mode bits, owner, groups) is refused, or `--env-file /root/secret.env`
+// would hand root's secrets to the program.
+func readEnvFile(path string, u *sandbox.User) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("--env-file: %w", err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("--env-file %s: %w", path, err)
+	}
+	if !readableBy(fi, u) {
+		return nil, fmt.Errorf("--env-file %s: not readable by %s, whom the program runs as", path, u.Name)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxEnvFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("--env-file %s: %w", path, err)
@@ -140,4 +153,23 @@ func parseEnvFile(name string, data []byte) ([]string, error) {
 		return nil, fmt.Errorf("--env-file %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// readableBy reports whether user u may read the file fi by its mode bits
+// (uid 0 may read anything).
+func readableBy(fi os.FileInfo, u *sandbox.User) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	mode := fi.Mode().Perm()
+	switch {
+	case u.UID == 0:
+		return true
+	case int(st.Uid) == u.UID:
+		return mode&0o400 != 0
+	case int(st.Gid) == u.GID || slices.Contains(u.Groups, int(st.Gid)):
+		return mode&0o040 != 0
+	}
+	return mode&0o004 != 0
 }

@@ -97,18 +97,33 @@ func TestReadEnvFile(t *testing.T) {
 	if err := os.WriteFile(p, []byte("A=1\nB\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := readEnvFile(p)
+	owner := &sandbox.User{Name: "owner", UID: os.Getuid(), GID: os.Getgid()}
+	got, err := readEnvFile(p, owner)
 	if err != nil || !slices.Equal(got, []string{"A=1", "B"}) {
 		t.Fatalf("readEnvFile = %q, %v", got, err)
 	}
-	if _, err := readEnvFile(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "--env-file") {
+	// Read as root for a program that runs as someone else: a file that
+	// user could not read is refused, not handed to the program.
+	other := &sandbox.User{Name: "other", UID: 4242, GID: 4242}
+	if os.Getuid() != other.UID {
+		if _, err := readEnvFile(p, other); err == nil || !strings.Contains(err.Error(), "not readable by other") {
+			t.Fatalf("a 0600 file of uid %d, read for uid 4242: %v", os.Getuid(), err)
+		}
+		if err := os.Chmod(p, 0o604); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readEnvFile(p, other); err != nil {
+			t.Fatalf("a world-readable file, read for uid 4242: %v", err)
+		}
+	}
+	if _, err := readEnvFile(filepath.Join(dir, "missing"), owner); err == nil || !strings.Contains(err.Error(), "--env-file") {
 		t.Fatalf("missing file: %v", err)
 	}
 	big := filepath.Join(dir, "big")
 	if err := os.WriteFile(big, []byte(strings.Repeat("A=1\n", maxEnvFileSize/4+1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readEnvFile(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := readEnvFile(big, owner); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("big file: %v", err)
 	}
 }

@@ -42,8 +42,8 @@ func generate(dir, profilesDoc string) error {
 		name  string
 		write func(*os.File) error
 	}{
-		{"nsjail-net.8", func(f *os.File) error { return writeManPage(f, app, version) }},
-		{"nsjail-net.toml.5", func(f *os.File) error { return writeProfileManPage(f, string(md), version) }},
+		{"nsjail-net.8", func(f *os.File) error { return writeManPage(f, app, app.Version) }},
+		{"nsjail-net.toml.5", func(f *os.File) error { return writeProfileManPage(f, string(md), app.Version) }},
 		{"nsjail-net.bash", func(f *os.File) error { _, err := f.WriteString(bashCompletion); return err }},
 		{"_nsjail-net", func(f *os.File) error { _, err := f.WriteString(zshCompletion); return err }},
 		{"nsjail-net.fish", func(f *os.File) error { _, err := f.WriteString(fishCompletion); return err }},

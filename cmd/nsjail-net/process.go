@@ -39,7 +39,7 @@ func parseProcessFlags(c *cli.Context, clear bool) (*processFlags, error) {
 	}
 	var extra []string
 	for _, f := range c.StringSlice("env-file") {
-		lines, err := readEnvFile(f)
+		lines, err := readEnvFile(f, user)
 		if err != nil {
 			return nil, err
 		}

@@ -91,9 +91,10 @@ func stopSandbox(rec *state.Sandbox, sig unix.Signal, timeout time.Duration, log
 			return fmt.Errorf("signalling sandbox %q (program, pid %d): %w", rec.Name, prog, err)
 		}
 		log.Debug("signalled", "sandbox", rec.Name, "pid", prog, "signal", unix.SignalName(sig))
-		if waitDead(init, timeout) {
-			return nil
-		}
+	}
+	// No program found: it is exiting already, and the init with it.
+	if waitDead(init, timeout) {
+		return nil
 	}
 	if !init.Alive() {
 		return nil

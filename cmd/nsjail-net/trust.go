@@ -67,8 +67,12 @@ func trustAction(c *cli.Context) error {
 	}
 	store := lifecycle.TrustStore{Path: lifecycle.DefaultTrustStore}
 	if c.Bool("revoke") {
-		if err := store.Revoke(file); err != nil {
+		had, err := store.Revoke(file)
+		if err != nil {
 			return failSetup(err)
+		}
+		if !had {
+			return failSetup(fmt.Errorf("trust --revoke %s: not in the trust store (give the profile file's path)", file))
 		}
 		fmt.Printf("no longer trusted: %s\n", file)
 		return nil
