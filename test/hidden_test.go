@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -34,6 +35,7 @@ func TestHiddenHostPaths(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := exec.CommandContext(ctx, "socat", "UNIX-LISTEN:"+sock+",fork,mode=0777", "SYSTEM:echo reached")
+	srv.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with the test binary
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}

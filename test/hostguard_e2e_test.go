@@ -211,8 +211,11 @@ func TestLimitsConnectionsOpenAtOnce(t *testing.T) {
 	srv := newHoldServer(t, l, labServerIP+":9400")
 	prof := writeProfile(t, "five", "[firewall]\ndefault = \"allow\"\n[limits]\nconnections = 5\n")
 	// 15 connections held open; then one more, timed.
-	script := `for i in $(seq 15); do (sleep 8 | nc -w 10 ` + labServerIP + ` 9400 >/dev/null 2>&1 &); done
-sleep 2
+	// Until the limit is reached (at most 10 s: a loaded machine starts
+	// the 15 slowly), then a moment for the refused ones to be refused.
+	script := `for i in $(seq 15); do (sleep 12 | nc -w 14 ` + labServerIP + ` 9400 >/dev/null 2>&1 &); done
+i=0; while [ "$(ss -Htn state established | wc -l)" -lt 5 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+sleep 0.5
 s=$(date +%s%N); nc -z -w 3 ` + labServerIP + ` 9400; rc=$?; e=$(date +%s%N)
 echo "extra $rc $(( (e-s)/1000000 ))"`
 	r := l.NSJ(t, "run", "--profile", prof, "--", "sh", "-c", script)

@@ -37,8 +37,11 @@ func TestInitStageStartsCheaply(t *testing.T) {
 			}
 			w.Close()
 			cmd := &exec.Cmd{Path: path, Args: []string{argv0}, ExtraFiles: []*os.File{r}}
-			_ = cmd.Run()
+			err = cmd.Run()
 			r.Close()
+			if cmd.ProcessState == nil {
+				t.Fatalf("running %s: %v", argv0, err)
+			}
 			runs = append(runs, cmd.ProcessState.SysUsage().(*syscall.Rusage).Minflt)
 		}
 		slices.Sort(runs)

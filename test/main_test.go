@@ -61,17 +61,13 @@ func mountpoints() func() {
 	if os.Geteuid() != 0 {
 		return func() {}
 	}
-	lock, err := os.OpenFile(testsLock, os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := lockShared(testsLock)
 	if err != nil {
 		return func() {}
 	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_SH); err != nil {
-		lock.Close()
-		return func() {}
-	}
 	for _, d := range labMountpoints {
-		if os.Mkdir(d, 0o755) == nil && d == labNetnsEtcDir {
-			_ = os.WriteFile(etcNetnsMade, nil, 0o600)
+		if os.Mkdir(d, 0o755) == nil {
+			_ = os.WriteFile(madeMarker(d), nil, 0o600)
 		}
 	}
 	return func() {
@@ -79,25 +75,48 @@ func mountpoints() func() {
 		if unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil {
 			return // another test process still runs: it removes them
 		}
-		for _, d := range []string{labNetnsDir, labStateDir} {
-			_ = os.Remove(d) // only if still empty
-		}
-		// /etc/netns only if a test process made it: the machine may have
-		// its own, empty or not.
-		if _, err := os.Stat(etcNetnsMade); err == nil {
-			_ = os.Remove(labNetnsEtcDir) // only if still empty
-			_ = os.Remove(etcNetnsMade)
+		// Only what a test process made: the machine may have its own,
+		// empty or not.
+		for _, d := range labMountpoints {
+			if _, err := os.Stat(madeMarker(d)); err == nil {
+				_ = os.Remove(d) // only if still empty
+				_ = os.Remove(madeMarker(d))
+			}
 		}
 		_ = os.Remove(testsLock)
+	}
+}
+
+// lockShared opens path and takes a shared lock on it. A process that
+// finished last unlinks the file while holding it exclusively: a lock won
+// on an unlinked file is no lock, so the file is opened again until the
+// locked file is the one at path.
+func lockShared(path string) (*os.File, error) {
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+			f.Close()
+			return nil, err
+		}
+		var held, now unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &held) == nil && unix.Stat(path, &now) == nil && held.Ino == now.Ino && held.Dev == now.Dev {
+			return f, nil
+		}
+		f.Close()
 	}
 }
 
 // labMountpoints are the directories every lab covers with a tmpfs.
 var labMountpoints = []string{labNetnsDir, labStateDir, labNetnsEtcDir}
 
-// etcNetnsMade marks that a test process created labNetnsEtcDir on the
-// machine (it had none), so that the last one out removes it.
-const etcNetnsMade = testsLock + ".etc-netns"
+// madeMarker marks that a test process created dir on the machine (it had
+// none), so that the last one out removes it.
+func madeMarker(dir string) string {
+	return testsLock + "." + strings.ReplaceAll(strings.Trim(dir, "/"), "/", "-")
+}
 
 // launcher returns the binary to test: $NSJAIL_NET_BIN if set, else a
 // fresh build of ./cmd/nsjail-net into dir.

@@ -124,13 +124,15 @@ func TestTerminal(t *testing.T) {
 			sh.runShows(`script -qec "nsjail-net run -- sh -c 'exit 4'" /dev/null; echo script-rc-$?`, "script-rc-4")
 		}},
 		{"a shell inside has job control; exit returns the prompt", func(t *testing.T, sh *termShell) {
-			sh.run("nsjail-net run --env PS1='sbx$ ' -- bash --norc --noprofile --noediting -i")
-			sh.expect("sbx$ ", 5*time.Second)
+			// The prompt is computed, so that the echo of this line does
+			// not match it.
+			sh.run("nsjail-net run --env 'PS1=sbx-$((1+1))> ' -- bash --norc --noprofile --noediting -i")
+			sh.expect("sbx-2>", 5*time.Second)
 			sh.run("sleep 100")
 			time.Sleep(200 * time.Millisecond)
 			sh.typeIn("\x1a")
 			sh.expect("Stopped", 2*time.Second)
-			sh.expect("sbx$", 2*time.Second)
+			sh.expect("sbx-2>", 2*time.Second)
 			sh.run("kill %1; tty >/dev/null && echo has-a-$((1+1))-tty")
 			sh.expect("has-a-2-tty", 2*time.Second)
 			sh.run("exit 3")
